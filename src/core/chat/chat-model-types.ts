@@ -1,0 +1,59 @@
+import type { ChatCompletionRequest } from './chat-request-schema.js';
+
+// What a ChatModel (teacher or student, remote or in-process) is asked and answers. Deliberately
+// close to the OpenAI wire format so the OpenAI adapter is a thin mapping, but free of transport
+// details (ids, created timestamps, SSE framing), which the HTTP edge adds.
+
+export type Arm = 'teacher' | 'student';
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  topLogprobs?: { token: string; logprob: number }[];
+}
+
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** The request a model receives: the client's request with the routable model name replaced. */
+export type ChatModelRequest = Omit<ChatCompletionRequest, 'model' | 'stream' | 'stream_options' | 'store'>;
+
+export interface ChatModelResult {
+  /** The model that actually answered (upstream model or deployment name, or student version). */
+  model: string;
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  toolCalls?: ToolCall[];
+  refusal?: string | null;
+  logprobs?: TokenLogprob[] | null;
+  /**
+   * The model's own confidence in its answer, in [0, 1], when it can tell (a classifier's top
+   * probability, or exp(mean token logprob)). The cascade escalates when it is low.
+   */
+  confidence?: number;
+  /** Label probabilities of a classifier student, by label. */
+  labelProbabilities?: Record<string, number>;
+}
+
+export type ChatStreamEvent =
+  | { type: 'delta'; text: string }
+  | { type: 'tool_call_delta'; index: number; id?: string; name?: string; arguments?: string }
+  | { type: 'logprobs'; logprobs: TokenLogprob[] }
+  | { type: 'finish'; finishReason: FinishReason; usage?: Usage; model: string; confidence?: number };
+
+export interface CallOptions {
+  abortSignal?: AbortSignal;
+  /** Overall time budget for the call including retries. */
+  timeoutInMs?: number;
+}

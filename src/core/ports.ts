@@ -1,0 +1,192 @@
+// The ports: every dependency of the core on the outside world. Adapters in src/adapters/
+// implement them; src/compose.ts picks which. Naming follows the Azure SDKs: create/get/upsert/
+// list/delete, `get` returns undefined when absent, lists are async iterables, every async method
+// takes { abortSignal }, durations end in InMs.
+
+import type { CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from './chat/chat-model-types.js';
+import type { PairQuery, PairRecord } from './pairs/pair-record.js';
+
+export interface OperationOptions {
+  abortSignal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+/** One port for teacher and student, remote or in-process. */
+export interface ChatModel {
+  /** Stable id used in logs, headers and pricing, e.g. `gpt-4o` or `clinc150@3`. */
+  readonly id: string;
+  /** Where it runs: decides how cost is computed (tokens vs GB-seconds). */
+  readonly hosting: 'remote' | 'in-process';
+  generate(request: ChatModelRequest, options?: CallOptions): Promise<ChatModelResult>;
+  stream(request: ChatModelRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pair records
+
+export interface PairStore {
+  /** Insert or replace a whole record by id (idempotent: a retried write never duplicates). */
+  upsert(pair: PairRecord, options?: OperationOptions): Promise<void>;
+  upsertMany(pairs: readonly PairRecord[], options?: OperationOptions): Promise<void>;
+  get(task: string, tenant: string, id: string, options?: OperationOptions): Promise<PairRecord | undefined>;
+  /** Records in createdAt order (then id). */
+  list(query: PairQuery, options?: OperationOptions): AsyncIterable<PairRecord>;
+  /** Pairs written for a task since the counter was created (feeds the threshold trigger). */
+  getCounter(task: string, options?: OperationOptions): Promise<number>;
+  /** Wait until every accepted write is durable. */
+  flush(options?: OperationOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distillation jobs
+
+export type JobState =
+  | 'queued'
+  | 'building_dataset'
+  | 'generating'
+  | 'training'
+  | 'evaluating'
+  | 'succeeded'
+  | 'failed';
+
+export interface JobLogEntry {
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface JobRecord {
+  id: string;
+  task: string;
+  /** `redistill`: from logged pairs; `dataset`: a distillation job spec with its own data. */
+  kind: 'redistill' | 'dataset';
+  state: JobState;
+  /** promoted | rejected once succeeded. */
+  outcome?: 'promoted' | 'rejected';
+  trigger: { type: 'threshold' | 'schedule' | 'drift' | 'manual' | 'spec'; detail?: string };
+  /** 0..1 */
+  progress: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  tenant?: string;
+  /** Free-form step outputs (dataset version, model version, evaluation summary, gate reasons). */
+  steps: Record<string, unknown>;
+  log: JobLogEntry[];
+  spec?: unknown;
+  error?: { code: string; message: string };
+  /** Opaque version for optimistic concurrency; set by the store. */
+  etag?: string;
+}
+
+export interface JobQuery {
+  task?: string;
+  states?: JobState[];
+  tenant?: string;
+}
+
+export interface JobStore {
+  /** Fails with a ConcurrencyError when the id exists. */
+  create(job: JobRecord, options?: OperationOptions): Promise<JobRecord>;
+  get(id: string, options?: OperationOptions & { task?: string }): Promise<JobRecord | undefined>;
+  /** Replaces the record only if `job.etag` is still current; throws ConcurrencyError otherwise. */
+  update(job: JobRecord, options?: OperationOptions): Promise<JobRecord>;
+  /** Newest first. */
+  list(query?: JobQuery, options?: OperationOptions): AsyncIterable<JobRecord>;
+}
+
+export interface JobMessage {
+  /** Equals the job id for job messages, so the broker can drop duplicates. */
+  messageId: string;
+  body: { jobId: string; task: string; kind: string; [key: string]: unknown };
+}
+
+export interface ReceivedJobMessage extends JobMessage {
+  deliveryCount: number;
+}
+
+export interface JobQueueSendOptions extends OperationOptions {
+  /** Deliver no earlier than this time (delayed retries). */
+  scheduledAt?: Date;
+}
+
+export interface JobQueueSubscription {
+  close(): Promise<void>;
+}
+
+export interface JobQueue {
+  send(message: JobMessage, options?: JobQueueSendOptions): Promise<void>;
+  /**
+   * Receive with peek-lock. The handler resolving completes the message; throwing abandons it so
+   * it is redelivered; after the configured maximum deliveries it is dead-lettered with the error.
+   */
+  subscribe(
+    handler: (message: ReceivedJobMessage, options: OperationOptions) => Promise<void>,
+    options?: { maxConcurrentCalls?: number },
+  ): JobQueueSubscription;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifacts and models
+
+export interface ArtifactStore {
+  upsert(path: string, data: Uint8Array | string, options?: OperationOptions & { contentType?: string }): Promise<void>;
+  get(path: string, options?: OperationOptions): Promise<Uint8Array | undefined>;
+  list(prefix: string, options?: OperationOptions): AsyncIterable<string>;
+  delete(path: string, options?: OperationOptions): Promise<void>;
+}
+
+export type ModelVersionState = 'candidate' | 'promoted' | 'retired';
+
+export interface ModelVersion {
+  /** `${task}@${version}` */
+  id: string;
+  task: string;
+  version: number;
+  kind: 'onnx' | 'remote';
+  state: ModelVersionState;
+  /** For `onnx`: artifact path prefix holding model.onnx and model.json. */
+  artifactPath?: string;
+  /** For `remote`: an OpenAI-compatible endpoint (a fine-tuned Phi-4-mini deployment). */
+  endpoint?: { modelRef?: string; baseURL?: string; model: string };
+  lineage: {
+    jobId?: string;
+    datasetVersion?: string;
+    teacherModel?: string;
+    hyperparameters?: Record<string, unknown>;
+  };
+  metrics?: Record<string, number>;
+  createdAt: string;
+  promotedAt?: string;
+  etag?: string;
+}
+
+export interface ModelRegistry {
+  /** Assigns the next version number for the task. */
+  create(
+    version: Omit<ModelVersion, 'id' | 'version' | 'state' | 'createdAt' | 'etag'>,
+    options?: OperationOptions,
+  ): Promise<ModelVersion>;
+  get(task: string, version: number, options?: OperationOptions): Promise<ModelVersion | undefined>;
+  /** Newest first. */
+  list(task: string, options?: OperationOptions): AsyncIterable<ModelVersion>;
+  getPromoted(task: string, options?: OperationOptions): Promise<ModelVersion | undefined>;
+  /** Makes `version` the promoted one; the previously promoted one becomes retired. */
+  promote(task: string, version: number, options?: OperationOptions): Promise<ModelVersion>;
+  /** Re-promotes the most recently retired version before the current one. */
+  rollback(task: string, options?: OperationOptions): Promise<ModelVersion>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
