@@ -1,0 +1,90 @@
+import type { Arm, RoutingConfig } from './policy-schema.js';
+import { stickyBucket } from './sticky-bucket.js';
+
+// The routing decision: a pure function of the policy, the request's routing context and an
+// injected random source. It never mutates its inputs and performs no I/O, so every policy is
+// unit-tested exhaustively; src/core/routing/chat-gateway.ts carries the decision out.
+
+export interface RouteContext {
+  user?: string;
+  metadata?: Record<string, string> | null;
+  /** Set only from the admin-scoped `x-distillery-force-arm` header. */
+  forcedArm?: Arm;
+  /** False while the task has no promoted student (or no student configured at all). */
+  studentAvailable: boolean;
+}
+
+export interface RouteDecision {
+  /** The arm asked first; its answer is served unless a cascade escalates or it fails. */
+  primary: Arm;
+  /** Arm called in the background, never delaying the response. */
+  shadow?: Arm;
+  /** Student-first cascade: escalate to the teacher below this confidence. */
+  cascade?: { threshold: number; escalateOnInvalid: boolean };
+  /** Arm to answer with if the primary fails. */
+  fallback?: Arm;
+  /** Human-readable reason, sent as `x-distillery-reason` and stored with the pair. */
+  reason: string;
+  /** The policy type that decided (or 'forced' / 'no-student'). */
+  policy: string;
+}
+
+const other = (arm: Arm): Arm => (arm === 'teacher' ? 'student' : 'teacher');
+
+export function decideRoute(routing: RoutingConfig, ctx: RouteContext, random: () => number): RouteDecision {
+  const policy = routing.policy;
+  const withFallback = (d: RouteDecision): RouteDecision =>
+    routing.fallback && (d.primary === 'teacher' ? ctx.studentAvailable : true)
+      ? { ...d, fallback: other(d.primary) }
+      : d;
+
+  if (ctx.forcedArm) {
+    if (ctx.forcedArm === 'student' && !ctx.studentAvailable) {
+      return { primary: 'teacher', reason: 'forced student, but no student is available', policy: 'forced' };
+    }
+    return { primary: ctx.forcedArm, reason: `forced by admin header`, policy: 'forced' };
+  }
+  if (!ctx.studentAvailable) {
+    return { primary: 'teacher', reason: 'no student available for this task', policy: 'no-student' };
+  }
+
+  switch (policy.type) {
+    case 'pinned':
+      return withFallback({ primary: policy.arm, reason: `pinned to ${policy.arm}`, policy: 'pinned' });
+
+    case 'split': {
+      const key =
+        policy.stickyKey === 'user' ? ctx.user : (ctx.metadata ?? undefined)?.[policy.stickyKey.metadata];
+      // Without a sticky key the caller cannot be kept on one arm; fall back to a random draw.
+      const u = key === undefined || key === '' ? random() : stickyBucket(policy.salt + '\u0000' + key);
+      const arm: Arm = u < policy.studentWeight ? 'student' : 'teacher';
+      const how = key === undefined || key === '' ? 'random' : 'sticky';
+      return withFallback({
+        primary: arm,
+        reason: `split ${Math.round(policy.studentWeight * 100)}% student, ${how} bucket ${u.toFixed(3)}`,
+        policy: 'split',
+      });
+    }
+
+    case 'shadow': {
+      const shadowed = policy.sampleRate >= 1 || random() < policy.sampleRate;
+      return withFallback({
+        primary: policy.serve,
+        ...(shadowed ? { shadow: other(policy.serve) } : {}),
+        reason: shadowed ? `shadow: ${policy.serve} serves, ${other(policy.serve)} shadows` : `shadow: ${policy.serve} serves, not sampled`,
+        policy: 'shadow',
+      });
+    }
+
+    case 'cascade': {
+      const shadowed = policy.shadowSampleRate > 0 && random() < policy.shadowSampleRate;
+      return withFallback({
+        primary: 'student',
+        cascade: { threshold: policy.threshold, escalateOnInvalid: policy.escalateOnInvalid },
+        ...(shadowed ? { shadow: 'teacher' as const } : {}),
+        reason: `cascade: student first, teacher below confidence ${policy.threshold}`,
+        policy: 'cascade',
+      });
+    }
+  }
+}

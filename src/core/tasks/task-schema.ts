@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { routingSchema } from '../routing/policy-schema.js';
+
+// A task is what a client names in `model`: one routable unit with its teacher, its student, its
+// routing policy and its distillation settings. Tasks are data (JSON validated here).
+
+export const redactionSchema = z.object({
+  enabled: z.boolean().default(true),
+  kinds: z.array(z.enum(['email', 'phone', 'card'])).default(['email', 'phone', 'card']),
+});
+
+export const studentRefSchema = z.discriminatedUnion('source', [
+  /** The task's promoted version in the model registry (ONNX in-process or a remote endpoint). */
+  z.object({ source: z.literal('registry') }),
+  /** A fixed configured model, e.g. a fine-tuned Phi-4-mini deployment. */
+  z.object({ source: z.literal('model'), model: z.string().min(1) }),
+]);
+
+export const taskSchema = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/, 'task names are 1-128 of [a-zA-Z0-9._:-]'),
+  description: z.string().default(''),
+  /** Id of a configured model (see `models` in the configuration). */
+  teacher: z.string().min(1),
+  student: studentRefSchema.optional(),
+  routing: routingSchema.default({ policy: { type: 'pinned', arm: 'teacher' }, fallback: true, timeoutInMs: 60_000 }),
+  redaction: redactionSchema.default({ enabled: true, kinds: ['email', 'phone', 'card'] }),
+});
+
+export type TaskConfig = z.infer<typeof taskSchema>;
+export type RedactionConfig = z.infer<typeof redactionSchema>;
