@@ -1,0 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
+import { makePair, pairStoreContract } from './pair-store-contract.js';
+
+pairStoreContract('SQLite (:memory:)', async () => new SqlitePairStore({ path: ':memory:', pageSize: 7 }));
+
+describe('SqlitePairStore on a file', () => {
+  it('keeps records and counters across a reopen (WAL file)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pairs-'));
+    try {
+      const file = path.join(dir, 'pairs.db');
+      const first = new SqlitePairStore({ path: file });
+      const pairs = Array.from({ length: 20 }, () => makePair('reopen'));
+      await first.upsertMany(pairs);
+      await first.close();
+      const second = new SqlitePairStore({ path: file });
+      expect(await second.getCounter('reopen')).toBe(20);
+      expect(await second.get('reopen', 'acme', pairs[7]!.id)).toEqual(pairs[7]);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
