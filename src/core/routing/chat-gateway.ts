@@ -1,0 +1,437 @@
+import type {
+  Arm,
+  ChatModelRequest,
+  ChatModelResult,
+  ChatStreamEvent,
+  FinishReason,
+  Usage,
+} from '../chat/chat-model-types.js';
+import type { ChatCompletionRequest, ChatMessage } from '../chat/chat-request-schema.js';
+import { DistilleryError, isAbortError, summarizeError, UpstreamError } from '../errors.js';
+import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
+import { redactText, type RedactionKind } from '../pairs/redaction.js';
+import type { ChatModel, Clock } from '../ports.js';
+import type { TaskConfig } from '../tasks/task-schema.js';
+import { decideRoute, type RouteDecision } from './decide-route.js';
+
+// The chat use case: decide the route, call the arms (served, shadow, cascade, fallback), answer,
+// and hand one pair record per request to the pair writer in the background. It knows nothing of
+// HTTP; src/http/ maps its results and errors onto the OpenAI wire format.
+
+export interface TaskRuntime {
+  config: TaskConfig;
+  /** Classification tasks: the label in a model's answer, or null when there is none. */
+  parseLabel?: (text: string) => string | null;
+}
+
+export interface ModelResolver {
+  teacher(task: TaskConfig): ChatModel;
+  /** The task's current student (e.g. the promoted registry version), if any. */
+  student(task: TaskConfig, options?: { abortSignal?: AbortSignal }): Promise<ChatModel | undefined>;
+}
+
+export interface PairSink {
+  enqueue(pair: PairRecord): boolean;
+}
+
+export interface ArmPricer {
+  (model: ChatModel, call: { usage?: Usage; latencyInMs: number }): number | undefined;
+}
+
+export interface ChatGatewayDeps {
+  models: ModelResolver;
+  pairs: PairSink;
+  clock: Clock;
+  random: () => number;
+  price?: ArmPricer;
+  /** Failures of background work (shadow calls, pair hand-off); never given prompt text. */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+export interface ChatInvocation {
+  requestId: string;
+  tenant: string;
+  task: TaskRuntime;
+  request: ChatCompletionRequest;
+  forcedArm?: Arm;
+  abortSignal?: AbortSignal;
+  /** Where the request came from; dataset jobs tag their pairs. */
+  source?: PairRecord['source'];
+}
+
+export interface ServedMeta {
+  arm: Arm;
+  model: string;
+  reason: string;
+}
+
+export interface GatewayResult extends ServedMeta {
+  result: ChatModelResult;
+  /** Resolves when the pair record has been handed to the writer (tests, batch jobs). */
+  logged: Promise<void>;
+}
+
+export interface GatewayStream extends ServedMeta {
+  events: AsyncIterable<ChatStreamEvent>;
+}
+
+const now = () => globalThis.performance.now();
+
+function toModelRequest(request: ChatCompletionRequest): ChatModelRequest {
+  const { model: _m, stream: _s, stream_options: _so, store: _st, ...rest } = request;
+  return rest;
+}
+
+/** Errors after which the other arm may answer: upstream failures and time-outs, not bad input. */
+function canFallBack(err: unknown): boolean {
+  if (err instanceof UpstreamError) return err.upstreamStatus === undefined || err.upstreamStatus >= 408;
+  if (err instanceof DistilleryError) return err.status >= 500;
+  return !isAbortError(err);
+}
+
+function withTimeout(signal: AbortSignal | undefined, timeoutInMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutInMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+export class ChatGateway {
+  constructor(private readonly deps: ChatGatewayDeps) {}
+
+  private async prepare(inv: ChatInvocation) {
+    const task = inv.task.config;
+    const teacher = this.deps.models.teacher(task);
+    const student = task.student ? await this.deps.models.student(task, { abortSignal: inv.abortSignal }) : undefined;
+    const decision = decideRoute(
+      task.routing,
+      {
+        user: inv.request.user,
+        metadata: inv.request.metadata,
+        forcedArm: inv.forcedArm,
+        studentAvailable: student !== undefined,
+      },
+      this.deps.random,
+    );
+    const models: Record<Arm, ChatModel | undefined> = { teacher, student };
+    return new Exchange(this.deps, inv, decision, models, toModelRequest(inv.request));
+  }
+
+  async complete(inv: ChatInvocation): Promise<GatewayResult> {
+    const ex = await this.prepare(inv);
+    const { decision } = ex;
+    const shadow = decision.shadow ? ex.runInBackground(decision.shadow) : undefined;
+    // If the shadow already asked the arm we now need, wait for that answer instead of asking twice.
+    const answer = (arm: Arm, role: ArmOutput['role']) =>
+      shadow && decision.shadow === arm ? ex.adoptShadow(shadow, role) : ex.run(arm, role, inv.abortSignal);
+    let servedArm: Arm = decision.primary;
+    let result: ChatModelResult;
+    try {
+      try {
+        result = await ex.run(decision.primary, decision.cascade ? 'cascade_first' : 'served', inv.abortSignal);
+      } catch (err) {
+        const fallbackArm = decision.fallback;
+        if (!fallbackArm || !canFallBack(err) || inv.abortSignal?.aborted) throw err;
+        ex.reason += `; fallback to ${fallbackArm} after ${servedArm} failed (${summarizeError(err).code})`;
+        ex.setRole(servedArm, 'fallback_failed');
+        servedArm = fallbackArm;
+        result = await answer(fallbackArm, 'served');
+        return { arm: servedArm, model: result.model, reason: ex.reason, result, logged: ex.log(servedArm, shadow) };
+      }
+      const escalation = decision.cascade ? ex.escalationReason(result) : undefined;
+      if (escalation) {
+        ex.reason += `; escalated: ${escalation}`;
+        try {
+          result = await answer('teacher', 'escalated');
+          servedArm = 'teacher';
+        } catch (err) {
+          // The student did answer; a low-confidence answer beats an error when the teacher is down.
+          if (!decision.fallback || !canFallBack(err) || inv.abortSignal?.aborted) throw err;
+          ex.reason += `; teacher failed (${summarizeError(err).code}), served the student's answer`;
+          ex.setRole('student', 'served');
+        }
+      } else if (decision.cascade) {
+        ex.setRole('student', 'served');
+      }
+    } catch (err) {
+      void ex.log(servedArm, shadow);
+      throw err;
+    }
+    return { arm: servedArm, model: result.model, reason: ex.reason, result, logged: ex.log(servedArm, shadow) };
+  }
+
+  async stream(inv: ChatInvocation): Promise<GatewayStream> {
+    const ex = await this.prepare(inv);
+    const { decision } = ex;
+    const shadow = decision.shadow ? ex.runInBackground(decision.shadow) : undefined;
+
+    // A cascade must see the student's whole answer before it can decide, so the student runs
+    // unstreamed (in-process students answer in microseconds) and the teacher streams if needed.
+    if (decision.cascade) {
+      try {
+        const first = await ex.run('student', 'cascade_first', inv.abortSignal);
+        const escalation = ex.escalationReason(first);
+        if (!escalation) {
+          ex.setRole('student', 'served');
+          void ex.log('student', shadow);
+          return { arm: 'student', model: first.model, reason: ex.reason, events: resultAsEvents(first) };
+        }
+        ex.reason += `; escalated: ${escalation}`;
+        return await ex.openStream('teacher', 'escalated', inv.abortSignal, shadow);
+      } catch (err) {
+        if (!decision.fallback || !canFallBack(err) || inv.abortSignal?.aborted) {
+          void ex.log('student', shadow);
+          throw err;
+        }
+        ex.reason += `; fallback to teacher after student failed (${summarizeError(err).code})`;
+        ex.setRole('student', 'fallback_failed');
+        return ex.openStream('teacher', 'served', inv.abortSignal, shadow);
+      }
+    }
+
+    try {
+      return await ex.openStream(decision.primary, 'served', inv.abortSignal, shadow);
+    } catch (err) {
+      const fallbackArm = decision.fallback;
+      if (!fallbackArm || !canFallBack(err) || inv.abortSignal?.aborted) {
+        void ex.log(decision.primary, shadow);
+        throw err;
+      }
+      ex.reason += `; fallback to ${fallbackArm} after ${decision.primary} failed (${summarizeError(err).code})`;
+      ex.setRole(decision.primary, 'fallback_failed');
+      return ex.openStream(fallbackArm, 'served', inv.abortSignal, shadow);
+    }
+  }
+}
+
+async function* resultAsEvents(result: ChatModelResult): AsyncIterable<ChatStreamEvent> {
+  if (result.text) yield { type: 'delta', text: result.text };
+  if (result.logprobs?.length) yield { type: 'logprobs', logprobs: result.logprobs };
+  yield { type: 'finish', finishReason: result.finishReason, usage: result.usage, model: result.model, confidence: result.confidence };
+}
+
+/** The state of one request while its arms run: outputs so far, the reason, the pair to log. */
+class Exchange {
+  readonly outputs: Partial<Record<Arm, ArmOutput>> = {};
+  readonly createdAt: string;
+  reason: string;
+
+  constructor(
+    private readonly deps: ChatGatewayDeps,
+    private readonly inv: ChatInvocation,
+    readonly decision: RouteDecision,
+    private readonly models: Record<Arm, ChatModel | undefined>,
+    private readonly modelRequest: ChatModelRequest,
+  ) {
+    this.createdAt = new Date(deps.clock.now()).toISOString();
+    this.reason = decision.reason;
+  }
+
+  private model(arm: Arm): ChatModel {
+    const m = this.models[arm];
+    if (!m) throw new DistilleryError(`No ${arm} model is available for this task.`, { status: 503, type: 'server_error', code: 'arm_unavailable' });
+    return m;
+  }
+
+  private record(arm: Arm, role: ArmOutput['role'], model: ChatModel, started: number, result?: ChatModelResult, err?: unknown) {
+    const latencyInMs = now() - started;
+    const out: ArmOutput = { model: result?.model ?? model.id, role, latencyInMs };
+    if (result) {
+      out.text = result.text;
+      out.finishReason = result.finishReason;
+      out.usage = result.usage;
+      if (result.logprobs) out.logprobs = result.logprobs;
+      if (result.confidence !== undefined) out.confidence = result.confidence;
+      if (result.labelProbabilities) out.labelProbabilities = result.labelProbabilities;
+    }
+    if (err !== undefined) out.error = summarizeError(err);
+    const cost = this.deps.price?.(model, { usage: result?.usage, latencyInMs });
+    if (cost !== undefined) out.costUsd = cost;
+    this.outputs[arm] = out;
+  }
+
+  async run(arm: Arm, role: ArmOutput['role'], signal: AbortSignal | undefined): Promise<ChatModelResult> {
+    const model = this.model(arm);
+    const started = now();
+    try {
+      const result = await model.generate(this.modelRequest, {
+        abortSignal: withTimeout(signal, this.inv.task.config.routing.timeoutInMs),
+        timeoutInMs: this.inv.task.config.routing.timeoutInMs,
+      });
+      this.record(arm, role, model, started, result);
+      return result;
+    } catch (err) {
+      this.record(arm, role, model, started, undefined, err);
+      throw err;
+    }
+  }
+
+  /** Starts the other arm without awaiting it; its failure is recorded, never thrown. */
+  runInBackground(arm: Arm): Promise<ChatModelResult | undefined> {
+    // Not tied to the client's signal: the shadow answer is wanted even if the client leaves.
+    return this.run(arm, 'shadow', undefined).catch((err) => {
+      this.deps.onBackgroundError?.(err);
+      return undefined;
+    });
+  }
+
+  /** Waits for the shadow call's answer and re-labels it as the served one. */
+  async adoptShadow(shadow: Promise<ChatModelResult | undefined>, role: ArmOutput['role']): Promise<ChatModelResult> {
+    const result = await shadow;
+    const arm = this.decision.shadow!;
+    const out = this.outputs[arm];
+    if (!result || !out) throw new UpstreamError(this.models[arm]?.id ?? arm, out?.error?.message ?? 'no answer');
+    out.role = role;
+    return result;
+  }
+
+  setRole(arm: Arm, role: ArmOutput['role']) {
+    const out = this.outputs[arm];
+    if (out) out.role = role;
+  }
+
+  escalationReason(result: ChatModelResult): string | undefined {
+    const cascade = this.decision.cascade!;
+    if (cascade.escalateOnInvalid) {
+      if (this.inv.task.parseLabel && this.inv.task.parseLabel(result.text) === null) return 'student answer is not a valid label';
+      const fmt = this.inv.request.response_format?.type;
+      if ((fmt === 'json_object' || fmt === 'json_schema') && !isJson(result.text)) return 'student answer is not valid JSON';
+    }
+    if (result.confidence === undefined) return 'student reported no confidence';
+    if (result.confidence < cascade.threshold) return `confidence ${result.confidence.toFixed(3)} < ${cascade.threshold}`;
+    return undefined;
+  }
+
+  /** Opens the arm's stream and waits for its first event, so a failure can still fall back. */
+  async openStream(
+    arm: Arm,
+    role: ArmOutput['role'],
+    signal: AbortSignal | undefined,
+    shadow: Promise<ChatModelResult | undefined> | undefined,
+  ): Promise<GatewayStream> {
+    const model = this.model(arm);
+    const started = now();
+    const timeoutInMs = this.inv.task.config.routing.timeoutInMs;
+    const iterator = model.stream(this.modelRequest, { abortSignal: withTimeout(signal, timeoutInMs), timeoutInMs })[Symbol.asyncIterator]();
+    let first: IteratorResult<ChatStreamEvent>;
+    try {
+      first = await iterator.next();
+    } catch (err) {
+      this.record(arm, role, model, started, undefined, err);
+      throw err;
+    }
+    let text = '';
+    let finish: { finishReason: FinishReason; usage?: Usage; model: string; confidence?: number } | undefined;
+    const logprobs: NonNullable<ChatModelResult['logprobs']> = [];
+    const self = this;
+    async function* events(): AsyncIterable<ChatStreamEvent> {
+      let failure: unknown;
+      try {
+        let next = first;
+        while (!next.done) {
+          const ev = next.value;
+          if (ev.type === 'delta') text += ev.text;
+          else if (ev.type === 'logprobs') logprobs.push(...ev.logprobs);
+          else if (ev.type === 'finish') finish = ev;
+          yield ev;
+          next = await iterator.next();
+        }
+      } catch (err) {
+        failure = err;
+        throw err;
+      } finally {
+        if (failure === undefined && !finish) failure = new DistilleryError('The client closed the stream.', { status: 499, type: 'invalid_request_error', code: 'client_closed' });
+        if (failure !== undefined) await iterator.return?.().catch(() => undefined);
+        const result: ChatModelResult | undefined = finish
+          ? {
+              model: finish.model,
+              text,
+              finishReason: finish.finishReason,
+              usage: finish.usage ?? { promptTokens: 0, completionTokens: 0 },
+              ...(logprobs.length ? { logprobs } : {}),
+              ...(finish.confidence !== undefined ? { confidence: finish.confidence } : {}),
+            }
+          : undefined;
+        self.record(arm, role, model, started, result, failure);
+        if (failure !== undefined && result === undefined && text) self.outputs[arm]!.text = text;
+        void self.log(arm, shadow);
+      }
+    }
+    return { arm, model: model.id, reason: this.reason, events: events() };
+  }
+
+  /** Builds the pair once the shadow (if any) has finished, and hands it to the writer. */
+  async log(servedArm: Arm, shadow: Promise<unknown> | undefined): Promise<void> {
+    if (this.inv.request.store === false) return;
+    try {
+      if (shadow) await shadow;
+      this.deps.pairs.enqueue(this.buildPair(servedArm));
+    } catch (err) {
+      this.deps.onBackgroundError?.(err);
+    }
+  }
+
+  private buildPair(servedArm: Arm): PairRecord {
+    const { request, task } = this.inv;
+    const redaction = task.config.redaction;
+    const kinds = new Set<RedactionKind>();
+    const redact = (text: string) => {
+      const r = redactText(text, redaction);
+      r.kinds.forEach((k) => kinds.add(k));
+      return r.text;
+    };
+    const messages = request.messages.map((m) => redactMessage(m, redact));
+    const { model: _m, messages: _ms, user, metadata, stream: _s, stream_options: _so, store: _st, ...params } = request;
+    const outputs: Partial<Record<Arm, ArmOutput>> = {};
+    for (const arm of ['teacher', 'student'] as const) {
+      const out = this.outputs[arm];
+      if (out) outputs[arm] = out.text !== undefined ? { ...out, text: redact(out.text) } : { ...out };
+    }
+    const pair: PairRecord = {
+      id: this.inv.requestId,
+      task: task.config.name,
+      tenant: this.inv.tenant,
+      createdAt: this.createdAt,
+      request: {
+        messages,
+        params,
+        ...(user !== undefined ? { user } : {}),
+        ...(metadata ? { metadata } : {}),
+      },
+      servedArm,
+      reason: this.reason,
+      policy: this.decision.policy,
+      ...outputs,
+      source: this.inv.source ?? { kind: 'traffic' },
+    };
+    if (task.parseLabel) {
+      const teacherOk = this.outputs.teacher && !this.outputs.teacher.error ? this.outputs.teacher.text : undefined;
+      const studentOk = this.outputs.student && !this.outputs.student.error ? this.outputs.student.text : undefined;
+      const teacherLabel = teacherOk !== undefined ? task.parseLabel(teacherOk) : undefined;
+      pair.labels = {
+        ...(teacherLabel !== undefined ? { teacher: teacherLabel } : {}),
+        ...(studentOk !== undefined ? { student: task.parseLabel(studentOk) } : {}),
+        usableForTraining: teacherLabel != null,
+      };
+    }
+    if (kinds.size) pair.redacted = [...kinds].sort();
+    return pair;
+  }
+}
+
+function redactMessage(m: ChatMessage, redact: (t: string) => string): ChatMessage {
+  if (!('content' in m) || m.content == null) return m;
+  if (typeof m.content === 'string') return { ...m, content: redact(m.content) } as ChatMessage;
+  const parts = (m.content as { type: string; text?: string }[]).map((p) =>
+    p.type === 'text' && typeof p.text === 'string' ? { ...p, text: redact(p.text) } : p,
+  );
+  return { ...m, content: parts } as ChatMessage;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
