@@ -1,0 +1,28 @@
+// sacreBLEU's default "13a" tokenizer (mteval-v13a.pl): the tokenization BLEU scores are quoted
+// with. Reproduced rule for rule so that scores compare with published sacreBLEU figures.
+
+const PUNCTUATION = /([{-~[-` -&(-+:-@/])/g;
+const PERIOD_COMMA_AFTER_NON_DIGIT = /([^0-9])([.,])/g;
+const PERIOD_COMMA_BEFORE_NON_DIGIT = /([.,])([^0-9])/g;
+const DASH_AFTER_DIGIT = /([0-9])(-)/g;
+
+export function tokenize13a(line: string): string {
+  let s = line.replaceAll('<skipped>', '').replaceAll('-\n', '').replaceAll('\n', ' ');
+  if (s.includes('&')) {
+    s = s.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  }
+  s = ` ${s} `;
+  s = s.replace(PUNCTUATION, ' $1 ');
+  s = s.replace(PERIOD_COMMA_AFTER_NON_DIGIT, '$1 $2 ');
+  s = s.replace(PERIOD_COMMA_BEFORE_NON_DIGIT, ' $1 $2');
+  s = s.replace(DASH_AFTER_DIGIT, '$1 $2 ');
+  return splitWhitespace(s).join(' ');
+}
+
+/** Python's `str.split()` with no argument: runs of whitespace, no empty pieces. */
+export function splitWhitespace(s: string): string[] {
+  const parts = s.split(/\s+/);
+  if (parts.length > 0 && parts[0] === '') parts.shift();
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
