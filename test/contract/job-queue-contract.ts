@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeadLetteredJobMessage } from '../../src/adapters/sqlite/check-job-message.js';
+import { DistilleryError } from '../../src/core/errors.js';
+import type { JobMessage, JobQueue, ReceivedJobMessage } from '../../src/core/ports.js';
+
+// The JobQueue contract, run unchanged over the SQLite queue and the Service Bus queue (against
+// the rhea broker fixture). A harness stands for one fresh queue; `open()` gives another client of
+// that same queue, so "a receiver dies and another one takes over" can be played out.
+
+export type TestJobQueue = JobQueue & {
+  peekDeadLetters(options?: { maxMessageCount?: number }): Promise<DeadLetteredJobMessage[]>;
+};
+
+export interface JobQueueHarness {
+  open(): Promise<TestJobQueue>;
+}
+
+export interface JobQueueSettings {
+  lockDurationInMs: number;
+  maxDeliveryCount: number;
+}
+
+export function jobMessage(task = 'clinc150', overrides: Partial<JobMessage['body']> = {}): JobMessage {
+  const jobId = `job-${randomUUID()}`;
+  return { messageId: jobId, body: { jobId, task, kind: 'redistill', ...overrides } };
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutInMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function jobQueueContract(name: string, createHarness: (settings: JobQueueSettings) => Promise<JobQueueHarness>): void {
+  describe(`JobQueue contract: ${name}`, () => {
+    const opened: TestJobQueue[] = [];
+    const open = async (settings: Partial<JobQueueSettings> = {}) => {
+      const harness = await createHarness({ lockDurationInMs: 5_000, maxDeliveryCount: 3, ...settings });
+      return async () => {
+        const q = await harness.open();
+        opened.push(q);
+        return q;
+      };
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((q) => q.close()));
+    });
+
+    it('delivers each message once with its body and completes it when the handler resolves', async () => {
+      const queue = await (await open())();
+      const sent = [jobMessage(), jobMessage('banking77', { datasetVersion: 'ds-7' }), jobMessage()];
+      for (const m of sent) await queue.send(m);
+      const got: ReceivedJobMessage[] = [];
+      const sub = queue.subscribe(async (m) => void got.push(m));
+      await waitFor(() => got.length === 3, 10_000, 'three deliveries');
+      await delay(400);
+      await sub.close();
+      expect(got).toHaveLength(3);
+      expect(got.map((m) => m.messageId).sort()).toEqual(sent.map((m) => m.messageId).sort());
+      for (const m of got) {
+        expect(m.deliveryCount).toBe(1);
+        expect(m.body).toEqual(sent.find((s) => s.messageId === m.messageId)!.body);
+      }
+    });
+
+    it('redelivers after a failure with a higher delivery count, then dead-letters with the reason', async () => {
+      const queue = await (await open({ maxDeliveryCount: 3 }))();
+      const doomed = jobMessage();
+      const flaky = jobMessage();
+      await queue.send(doomed);
+      await queue.send(flaky);
+      const deliveries: { id: string; count: number }[] = [];
+      const sub = queue.subscribe(async (m) => {
+        deliveries.push({ id: m.messageId, count: m.deliveryCount });
+        if (m.messageId === doomed.messageId) throw new Error('teacher unreachable');
+        if (m.deliveryCount < 2) throw new Error('transient');
+      });
+      await waitFor(async () => (await queue.peekDeadLetters()).length === 1, 15_000, 'a dead letter');
+      await waitFor(() => deliveries.filter((d) => d.id === flaky.messageId).length === 2, 5_000, 'the flaky retry');
+      await delay(300);
+      await sub.close();
+      expect(deliveries.filter((d) => d.id === doomed.messageId).map((d) => d.count)).toEqual([1, 2, 3]);
+      expect(deliveries.filter((d) => d.id === flaky.messageId).map((d) => d.count)).toEqual([1, 2]);
+      const dead = await queue.peekDeadLetters();
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.messageId).toBe(doomed.messageId);
+      expect(dead[0]!.body).toEqual(doomed.body);
+      expect(dead[0]!.reason).toContain('teacher unreachable');
+    });
+
+    it('delivers again, to another receiver, a message whose receiver died before completing', async () => {
+      const client = await open({ lockDurationInMs: 1_000 });
+      const first = await client();
+      const message = jobMessage();
+      await first.send(message);
+      let firstGot = 0;
+      const sub = first.subscribe(() => {
+        firstGot++;
+        return new Promise<void>(() => {}); // never settles: the process "dies" mid-job
+      });
+      await waitFor(() => firstGot === 1, 10_000, 'the first delivery');
+      await sub.close();
+      await first.close();
+      const second = await client();
+      const got: ReceivedJobMessage[] = [];
+      const sub2 = second.subscribe(async (m) => void got.push(m));
+      await waitFor(() => got.length === 1, 15_000, 'the redelivery');
+      await delay(300);
+      await sub2.close();
+      expect(got).toHaveLength(1);
+      expect(got[0]!.messageId).toBe(message.messageId);
+      expect(got[0]!.deliveryCount).toBe(2);
+    });
+
+    it('drops a duplicate message id so a job never runs twice', async () => {
+      const queue = await (await open())();
+      const message = jobMessage();
+      await queue.send(message);
+      await queue.send({ ...message, body: { ...message.body, kind: 'dataset' } });
+      const got: ReceivedJobMessage[] = [];
+      const sub = queue.subscribe(async (m) => void got.push(m));
+      await waitFor(() => got.length === 1, 10_000, 'a delivery');
+      await queue.send(message); // still within the duplicate-detection window, even once completed
+      await delay(500);
+      await sub.close();
+      expect(got.map((m) => m.body.kind)).toEqual(['redistill']);
+    });
+
+    it('holds a scheduled message until its time', async () => {
+      const queue = await (await open())();
+      const message = jobMessage();
+      const scheduledAt = new Date(Date.now() + 1_200);
+      await queue.send(message, { scheduledAt });
+      const now = jobMessage();
+      await queue.send(now);
+      const got: { id: string; at: number }[] = [];
+      const sub = queue.subscribe(async (m) => void got.push({ id: m.messageId, at: Date.now() }));
+      await waitFor(() => got.length === 2, 10_000, 'both deliveries');
+      await sub.close();
+      expect(got[0]!.id).toBe(now.messageId);
+      expect(got[1]!.id).toBe(message.messageId);
+      expect(got[1]!.at).toBeGreaterThanOrEqual(scheduledAt.getTime() - 50);
+    });
+
+    it('runs at most maxConcurrentCalls handlers at once, and uses them', async () => {
+      const queue = await (await open())();
+      for (let i = 0; i < 6; i++) await queue.send(jobMessage());
+      let running = 0;
+      let peak = 0;
+      let done = 0;
+      const sub = queue.subscribe(
+        async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await delay(150);
+          running--;
+          done++;
+        },
+        { maxConcurrentCalls: 2 },
+      );
+      await waitFor(() => done === 6, 15_000, 'six handled');
+      await sub.close();
+      expect(peak).toBe(2);
+    });
+
+    it('stops delivering after the subscription closes; a new subscription picks up', async () => {
+      const queue = await (await open())();
+      const got: string[] = [];
+      const sub = queue.subscribe(async (m) => void got.push(m.messageId));
+      await sub.close();
+      const message = jobMessage();
+      await queue.send(message);
+      await delay(400);
+      expect(got).toEqual([]);
+      const sub2 = queue.subscribe(async (m) => void got.push(m.messageId));
+      await waitFor(() => got.length === 1, 10_000, 'the delivery');
+      await sub2.close();
+      expect(got).toEqual([message.messageId]);
+    });
+
+    it('refuses malformed messages with a typed error', async () => {
+      const queue = await (await open())();
+      const good = jobMessage();
+      await expect(queue.send({ ...good, messageId: '' })).rejects.toBeInstanceOf(DistilleryError);
+      await expect(queue.send({ messageId: 'x', body: { task: 't', kind: 'redistill' } } as unknown as JobMessage)).rejects.toBeInstanceOf(DistilleryError);
+      await expect(queue.send(null as unknown as JobMessage)).rejects.toBeInstanceOf(DistilleryError);
+      await expect(queue.send(good, { scheduledAt: new Date('nope') })).rejects.toBeInstanceOf(DistilleryError);
+    });
+  });
+}
