@@ -6,12 +6,8 @@ import { DistilleryError, invalidRequest, payloadTooLarge } from '../core/errors
 
 const MAX_DEPTH = 64;
 
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) throw payloadTooLarge(maxBytes);
-  if (!request.body) throw invalidRequest('The request body is empty; a JSON object is required.', null, 'invalid_json');
-
-  const reader = request.body.getReader();
+async function readStreamWithLimit(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -24,7 +20,21 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     }
     chunks.push(value);
   }
-  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = request.headers.get('content-length');
+  let bytes: Uint8Array;
+  if (declared !== null && !request.headers.has('transfer-encoding')) {
+    if (Number(declared) > maxBytes) throw payloadTooLarge(maxBytes);
+    // The HTTP parser frames the body by Content-Length, so it cannot exceed the declared size;
+    // arrayBuffer() is also the fast path of @hono/node-server (no Fetch Request materialised).
+    bytes = new Uint8Array(await request.arrayBuffer());
+  } else {
+    if (!request.body) throw invalidRequest('The request body is empty; a JSON object is required.', null, 'invalid_json');
+    bytes = await readStreamWithLimit(request.body, maxBytes);
+  }
 
   let text: string;
   try {

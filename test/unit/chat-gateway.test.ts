@@ -18,9 +18,14 @@ class ScriptedModel implements ChatModel {
     readonly id: string,
     private readonly behave: (req: ChatModelRequest, signal?: AbortSignal) => Promise<Partial<ChatModelResult>>,
   ) {}
-  async generate(req: ChatModelRequest, opts?: { abortSignal?: AbortSignal }): Promise<ChatModelResult> {
+  async generate(req: ChatModelRequest, opts?: { abortSignal?: AbortSignal; timeoutInMs?: number }): Promise<ChatModelResult> {
     this.calls++;
-    const r = await this.behave(req, opts?.abortSignal);
+    // Like every adapter, honour the time budget the gateway passes.
+    const timeout = AbortSignal.timeout(opts?.timeoutInMs ?? 60_000);
+    const signal = opts?.abortSignal ? AbortSignal.any([opts.abortSignal, timeout]) : timeout;
+    const r = await this.behave(req, signal).catch((err) => {
+      throw signal.aborted && timeout.aborted ? new UpstreamError(this.id, 'timed out', { timeout: true }) : err;
+    });
     return { model: this.id, text: '', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 }, ...r };
   }
   async *stream(req: ChatModelRequest, opts?: { abortSignal?: AbortSignal }): AsyncIterable<ChatStreamEvent> {

@@ -89,10 +89,6 @@ function canFallBack(err: unknown): boolean {
   return !isAbortError(err);
 }
 
-function withTimeout(signal: AbortSignal | undefined, timeoutInMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutInMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
-}
 
 export class ChatGateway {
   constructor(private readonly deps: ChatGatewayDeps) {}
@@ -252,8 +248,10 @@ class Exchange {
     const model = this.model(arm);
     const started = now();
     try {
+      // Each adapter enforces the budget itself (the openai SDK already runs a timer per call);
+      // combining signals here would cost more per request than the rest of the routing.
       const result = await model.generate(this.modelRequest, {
-        abortSignal: withTimeout(signal, this.inv.task.config.routing.timeoutInMs),
+        ...(signal ? { abortSignal: signal } : {}),
         timeoutInMs: this.inv.task.config.routing.timeoutInMs,
       });
       this.record(arm, role, model, started, result);
@@ -310,7 +308,7 @@ class Exchange {
     const model = this.model(arm);
     const started = now();
     const timeoutInMs = this.inv.task.config.routing.timeoutInMs;
-    const iterator = model.stream(this.modelRequest, { abortSignal: withTimeout(signal, timeoutInMs), timeoutInMs })[Symbol.asyncIterator]();
+    const iterator = model.stream(this.modelRequest, { ...(signal ? { abortSignal: signal } : {}), timeoutInMs })[Symbol.asyncIterator]();
     let first: IteratorResult<ChatStreamEvent>;
     try {
       first = await iterator.next();
