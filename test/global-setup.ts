@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startAzurite } from './fixtures/start-azurite.js';
+import { startCosmos } from './fixtures/start-cosmos.js';
 
 // Starts the real local servers once for the whole run, each on a free port, and hands their
 // addresses to the tests through `inject(...)`. Each server is stopped when the run ends.
@@ -7,6 +8,8 @@ import { startAzurite } from './fixtures/start-azurite.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     azuriteConnectionString: string;
+    cosmosEndpoint: string;
+    cosmosKey: string;
   }
 }
 
@@ -16,6 +19,11 @@ export default async function setup(project: TestProject) {
   const azurite = await startAzurite();
   stops.push(azurite.stop);
   project.provide('azuriteConnectionString', azurite.connectionString);
+
+  const cosmos = await startCosmos();
+  stops.push(cosmos.stop);
+  project.provide('cosmosEndpoint', cosmos.endpoint);
+  project.provide('cosmosKey', cosmos.key);
 
   return async () => {
     for (const stop of stops.reverse()) await stop();

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CosmosPairStore } from '../../src/adapters/cosmos/cosmos-pair-store.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
+import { openTestCosmos } from './cosmos-test-client.js';
 import { makePair, pairStoreContract } from './pair-store-contract.js';
 
 pairStoreContract('SQLite (:memory:)', async () => new SqlitePairStore({ path: ':memory:', pageSize: 7 }));
@@ -24,4 +26,9 @@ describe('SqlitePairStore on a file', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+pairStoreContract('Cosmos DB (test server)', async () => {
+  const cosmos = await openTestCosmos();
+  return new CosmosPairStore({ pairs: cosmos.pairs, counters: cosmos.pairCounters, pageSize: 7, maxBatchSize: 10 });
 });
