@@ -49,7 +49,7 @@ export class CosmosJobStore implements JobStore {
       const { resource } = await withCosmosRetry(() => this.#jobs.items.create(doc, { abortSignal: options?.abortSignal }), {
         abortSignal: options?.abortSignal,
       });
-      return toRecord(resource as JobDocument);
+      return toRecord(resource as unknown as JobDocument);
     } catch (err) {
       if (statusOf(err) === 409) throw new ConcurrencyError(`Job '${job.id}' already exists.`);
       throw cosmosFailure('job create', err);
@@ -93,7 +93,7 @@ export class CosmosJobStore implements JobStore {
           }),
         { abortSignal: options?.abortSignal },
       );
-      return toRecord(resource as JobDocument);
+      return toRecord(resource as unknown as JobDocument);
     } catch (err) {
       const status = statusOf(err);
       if (status === 412) throw new ConcurrencyError(`Job '${job.id}' was changed by another writer (etag is stale).`);
