@@ -60,7 +60,7 @@ async function viaFunction(method: string, pathname: string, body?: unknown, key
     ...(body !== undefined ? { body: { string: typeof body === 'string' ? body : JSON.stringify(body) } } : {}),
   });
   const res = await httpApi(req, new InvocationContext({ functionName: 'http-api', invocationId: 'inv-1' }));
-  const text = await new Response(res.body as BodyInit).text();
+  const text = await new Response(res.body as ConstructorParameters<typeof Response>[0]).text();
   return { status: res.status, headers: new Headers(res.headers as Record<string, string>), text };
 }
 

@@ -30,7 +30,7 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
   h.distillery.app.request('/v1/chat/completions', {
     method: 'POST',
     headers: { authorization: `Bearer ${KEYS.chatA}`, 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream ? (body as BodyInit) : JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream ? (body as RequestInit["body"]) : JSON.stringify(body),
     ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
   } as RequestInit);
 

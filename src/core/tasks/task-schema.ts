@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { routingSchema } from '../routing/policy-schema.js';
+import { distillSettingsSchema } from '../distill/distill-settings.js';
+import { classificationTaskSchema } from './classification-task.js';
 
 // A task is what a client names in `model`: one routable unit with its teacher, its student, its
 // routing policy and its distillation settings. Tasks are data (JSON validated here).
@@ -24,6 +26,10 @@ export const taskSchema = z.object({
   student: studentRefSchema.optional(),
   routing: routingSchema.default({ policy: { type: 'pinned', arm: 'teacher' }, fallback: true, timeoutInMs: 60_000 }),
   redaction: redactionSchema.default({ enabled: true, kinds: ['email', 'phone', 'card'] }),
+  /** Classification tasks: label set, label format and the in-process student's hyperparameters. */
+  classification: classificationTaskSchema.optional(),
+  /** When and how the task's student is re-distilled, and the gate it must pass. */
+  distill: distillSettingsSchema.default(distillSettingsSchema.parse({})),
 });
 
 export type TaskConfig = z.infer<typeof taskSchema>;

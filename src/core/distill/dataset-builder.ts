@@ -1,0 +1,201 @@
+import type { ChatMessage } from '../chat/chat-request-schema.js';
+import { messageText } from '../chat/chat-request-schema.js';
+import { hash53, hashToUnit } from '../hash.js';
+import type { PairRecord } from '../pairs/pair-record.js';
+import { labelDistributionFromLogprobs, type ClassificationTask, type LabelParser } from '../tasks/classification-task.js';
+import type { DistillSettings } from './distill-settings.js';
+
+// Stage 1 output → training data: keeps the teacher's successful answers, drops what must not
+// train a student (errors, refusals, empty or over-long answers, labels outside the set),
+// de-duplicates by normalized prompt, and splits train/validation/test by a hash of the prompt so
+// a prompt's split never changes between jobs and test prompts never reach training.
+
+export type Split = 'train' | 'validation' | 'test';
+
+export interface DatasetExample {
+  /** The pair id it came from. */
+  id: string;
+  promptHash: string;
+  split: Split;
+  /** The conversation up to the answer. */
+  messages: ChatMessage[];
+  /** The teacher's answer text. */
+  target: string;
+  /** Classification: the teacher's label and, when it gave logprobs, its distribution. */
+  label?: string;
+  teacherDistribution?: Record<string, number>;
+  /** Gold label or reference from a source dataset, for accuracy (never used for training). */
+  reference?: string;
+  /** The student's answer logged with the pair, when there was one (baseline evidence). */
+  studentText?: string;
+  createdAt: string;
+}
+
+export interface DropCounts {
+  noTeacher: number;
+  error: number;
+  refusal: number;
+  empty: number;
+  overLong: number;
+  invalidLabel: number;
+  duplicate: number;
+}
+
+export interface DatasetManifest {
+  task: string;
+  version: string;
+  jobId?: string;
+  createdAt: string;
+  source: { pairsScanned: number; firstPairAt?: string; lastPairAt?: string; datasetId?: string };
+  counts: { kept: number; train: number; validation: number; test: number; dropped: DropCounts };
+  /** Classification: examples per label per split. */
+  classBalance?: Record<string, Record<Split, number>>;
+  /** Hash over the example ids and targets in order: two manifests with equal hashes hold equal data. */
+  contentHash: string;
+  splitRule: string;
+}
+
+export interface Dataset {
+  manifest: DatasetManifest;
+  examples: DatasetExample[];
+}
+
+export interface BuildDatasetOptions {
+  task: string;
+  version: string;
+  jobId?: string;
+  now: string;
+  settings: DistillSettings['dataset'];
+  classification?: ClassificationTask;
+  parseLabel?: LabelParser;
+}
+
+const REFUSAL = /^(?:i['’]m sorry|i am sorry|sorry, (?:but )?i (?:can(?:no|')t|am unable)|i can(?:no|')t (?:help|assist|comply)|i(?: am|['’]m) (?:unable|not able) to (?:help|assist|comply)|as an ai(?: language model)?,? i)/i;
+
+/** Normalized conversation text: what "the same prompt" means for de-duplication and splits. */
+export function promptKey(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => `${m.role}:${messageText(m).toLowerCase().replace(/\s+/g, ' ').trim()}`).join('\n');
+}
+
+export function splitOf(promptHash: string, validationShare: number, testShare: number): Split {
+  const u = hashToUnit(promptHash);
+  if (u < testShare) return 'test';
+  if (u < testShare + validationShare) return 'validation';
+  return 'train';
+}
+
+export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: BuildDatasetOptions): Promise<Dataset> {
+  const { settings, classification, parseLabel } = options;
+  const dropped: DropCounts = { noTeacher: 0, error: 0, refusal: 0, empty: 0, overLong: 0, invalidLabel: 0, duplicate: 0 };
+  const seen = new Set<string>();
+  const examples: DatasetExample[] = [];
+  let scanned = 0;
+  let firstPairAt: string | undefined;
+  let lastPairAt: string | undefined;
+
+  for await (const pair of pairs) {
+    scanned++;
+    firstPairAt ??= pair.createdAt;
+    lastPairAt = pair.createdAt;
+    const teacher = pair.teacher;
+    if (!teacher) {
+      dropped.noTeacher++;
+      continue;
+    }
+    if (teacher.error || teacher.finishReason === 'content_filter') {
+      dropped.error++;
+      continue;
+    }
+    const target = (teacher.text ?? '').trim();
+    if (target === '') {
+      dropped.empty++;
+      continue;
+    }
+    if (target.length > settings.maxAnswerChars || teacher.finishReason === 'length') {
+      dropped.overLong++;
+      continue;
+    }
+    if (REFUSAL.test(target)) {
+      dropped.refusal++;
+      continue;
+    }
+    let label: string | undefined;
+    let teacherDistribution: Record<string, number> | undefined;
+    if (parseLabel) {
+      const parsed = pair.labels?.teacher ?? parseLabel(target);
+      if (!parsed) {
+        dropped.invalidLabel++;
+        continue;
+      }
+      label = parsed;
+      teacherDistribution =
+        teacher.labelProbabilities ?? (classification ? labelDistributionFromLogprobs(teacher.logprobs, classification) : undefined);
+    }
+    const key = promptKey(pair.request.messages);
+    const promptHash = hash53(key);
+    if (seen.has(promptHash)) {
+      dropped.duplicate++;
+      continue;
+    }
+    seen.add(promptHash);
+    const example: DatasetExample = {
+      id: pair.id,
+      promptHash,
+      split: splitOf(promptHash, settings.validationShare, settings.testShare),
+      messages: pair.request.messages,
+      target,
+      createdAt: pair.createdAt,
+    };
+    if (label !== undefined) example.label = label;
+    if (teacherDistribution) example.teacherDistribution = teacherDistribution;
+    if (pair.source.reference !== undefined) example.reference = pair.source.reference;
+    if (pair.student?.text !== undefined && !pair.student.error) example.studentText = pair.student.text;
+    examples.push(example);
+  }
+
+  const counts = { kept: examples.length, train: 0, validation: 0, test: 0, dropped };
+  let classBalance: DatasetManifest['classBalance'];
+  if (parseLabel) classBalance = {};
+  let content = '';
+  for (const e of examples) {
+    counts[e.split]++;
+    if (classBalance && e.label) {
+      const row = (classBalance[e.label] ??= { train: 0, validation: 0, test: 0 });
+      row[e.split]++;
+    }
+    content = hash53(`${content}|${e.id}|${e.target}`);
+  }
+  const manifest: DatasetManifest = {
+    task: options.task,
+    version: options.version,
+    ...(options.jobId ? { jobId: options.jobId } : {}),
+    createdAt: options.now,
+    source: {
+      pairsScanned: scanned,
+      ...(firstPairAt ? { firstPairAt } : {}),
+      ...(lastPairAt ? { lastPairAt } : {}),
+      ...(settings.datasetId ? { datasetId: settings.datasetId } : {}),
+    },
+    counts,
+    ...(classBalance ? { classBalance } : {}),
+    contentHash: content,
+    splitRule: `hash53(normalized prompt) → test < ${settings.testShare} ≤ validation < ${settings.testShare + settings.validationShare} ≤ train`,
+  };
+  return { manifest, examples };
+}
+
+/** OpenAI chat fine-tuning JSONL: one `{"messages": [...conversation, assistant answer]}` per line. */
+export function toChatFineTuningJsonl(examples: readonly DatasetExample[]): string {
+  return examples
+    .map((e) => JSON.stringify({ messages: [...e.messages.map(stripForFineTuning), { role: 'assistant', content: e.target }] }))
+    .join('\n')
+    .concat(examples.length ? '\n' : '');
+}
+
+function stripForFineTuning(m: ChatMessage): { role: string; content: string; name?: string } {
+  // Fine-tuning files take text content; developer messages are system messages there.
+  const role = m.role === 'developer' ? 'system' : m.role;
+  const out: { role: string; content: string; name?: string } = { role, content: messageText(m) };
+  if ('name' in m && m.name) out.name = m.name;
+  return out;
+}
