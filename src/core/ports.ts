@@ -4,7 +4,9 @@
 // takes { abortSignal }, durations end in InMs.
 
 import type { CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from './chat/chat-model-types.js';
+import type { DatasetExample } from './distill/dataset-builder.js';
 import type { PairQuery, PairRecord } from './pairs/pair-record.js';
+import type { TaskConfig } from './tasks/task-schema.js';
 
 export interface OperationOptions {
   abortSignal?: AbortSignal;
@@ -180,6 +182,34 @@ export interface ModelRegistry {
   promote(task: string, version: number, options?: OperationOptions): Promise<ModelVersion>;
   /** Re-promotes the most recently retired version before the current one. */
   rollback(task: string, options?: OperationOptions): Promise<ModelVersion>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+export interface TrainRequest {
+  jobId: string;
+  task: TaskConfig;
+  /** Artifact folder of the dataset version (holds manifest.json, examples.jsonl, exports). */
+  datasetPath: string;
+  train: readonly DatasetExample[];
+  validation: readonly DatasetExample[];
+  teacherModel: string;
+}
+
+export interface TrainedModel {
+  kind: ModelVersion['kind'];
+  artifactPath?: string;
+  endpoint?: ModelVersion['endpoint'];
+  hyperparameters: Record<string, unknown>;
+  metrics: Record<string, number>;
+}
+
+/** Stage 2 of distillation: the local ONNX trainer, or a cloud fine-tuning service. */
+export interface Trainer {
+  readonly kind: string;
+  /** Must be safe to call again for the same job (a worker may die mid-way): same inputs, same outputs. */
+  train(request: TrainRequest, options?: OperationOptions & { onProgress?: (fraction: number, message?: string) => void }): Promise<TrainedModel>;
 }
 
 // ---------------------------------------------------------------------------------------------
