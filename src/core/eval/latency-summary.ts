@@ -162,10 +162,11 @@ export class LatencyHistogram {
   }
 
   /** Counts over `binCount` log-spaced bins between min and max, for a latency distribution chart. */
-  distribution(binCount = 20): { upperInMs: number; count: number }[] {
-    if (this.count === 0) return [];
-    const lo = Math.max(1, this.min);
-    const hi = Math.max(lo * 1.0001, this.max);
+  distribution(binCount = 20, range?: { minInMs: number; maxInMs: number }): { upperInMs: number; count: number }[] {
+    if (this.count === 0 && !range) return [];
+    // A shared range lets several arms be drawn on the same bins.
+    const lo = Math.max(1, range?.minInMs ?? this.min);
+    const hi = Math.max(lo * 1.0001, range?.maxInMs ?? this.max);
     const step = Math.log(hi / lo) / binCount;
     const bins = Array.from({ length: binCount }, (_, i) => ({ upperInMs: lo * Math.exp(step * (i + 1)), count: 0 }));
     for (const [k, c] of this.buckets) {

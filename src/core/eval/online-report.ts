@@ -1,0 +1,509 @@
+import type { Arm } from '../chat/chat-model-types.js';
+import { invalidRequest } from '../errors.js';
+import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
+import { sentenceChrf } from './chrf.js';
+import { LatencyHistogram, PERCENTILE_DEFINITION, type LatencySummary } from './latency-summary.js';
+import { findModelPrice, priceCall, savingsLedger, summarizeCost, type CostSummary, type Pricing, type SavingsLedger } from './pricing.js';
+import { DEFAULT_MIN_SAMPLES, mcnemarExact, meanInterval, wilsonInterval, type Interval, type McNemarResult } from './statistics.js';
+import { normalizedMatch } from './text-metrics.js';
+
+// The online report: what logged traffic says about the student, per task and per arm, over a
+// time window. It streams over the pairs once and keeps only counters, running moments and
+// log-bucket latency histograms, so 100,000 pairs cost the same memory as 1,000. Agreement is the
+// teacher's label vs the student's (classification pairs) or normalized match plus chrF (text);
+// with gold references, each arm's accuracy and McNemar's test on them.
+
+export interface OnlineReportOptions {
+  pricing: Pricing;
+  task?: string;
+  tenant?: string;
+  /** Inclusive ISO lower bound. */
+  since?: string;
+  /** Exclusive ISO upper bound. */
+  until?: string;
+  /** Trend bucket width; by default chosen so the window has at most ~48 buckets. */
+  bucketInMs?: number;
+  confidence?: number;
+  minSamples?: number;
+  /** Report time (from the injected clock). */
+  now?: number;
+  /** Chart bins for the latency distribution. */
+  latencyBins?: number;
+}
+
+export interface OnlineArmReport {
+  arm: Arm;
+  models: string[];
+  /** Calls made to this arm (served, shadow, cascade). */
+  calls: number;
+  /** Requests this arm answered to the client. */
+  served: number;
+  errors: number;
+  errorRate: number;
+  latency: LatencySummary;
+  cost: CostSummary;
+  unpricedCalls: number;
+  tokens: { prompt: number; completion: number };
+}
+
+export interface TrendBucket {
+  start: string;
+  requests: number;
+  studentServedShare: number;
+  comparable: number;
+  agreements: number;
+  agreementRate: number | null;
+  chrfMean: number | null;
+  costUsd: number;
+}
+
+export interface OnlineTaskReport {
+  task: string;
+  requests: number;
+  servedBy: Record<Arm, number>;
+  firstAt: string | null;
+  lastAt: string | null;
+  arms: Partial<Record<Arm, OnlineArmReport>>;
+  agreement: {
+    /** Pairs where both arms answered without error. */
+    comparable: number;
+    agreements: number;
+    rate: number | null;
+    interval: Interval | null;
+    sufficient: boolean;
+    classification: { pairs: number; agreements: number; rate: number | null; interval: Interval | null } | null;
+    text: {
+      pairs: number;
+      normalizedMatches: number;
+      normalizedMatchRate: number | null;
+      chrf: Interval | null;
+    } | null;
+  };
+  reference: {
+    pairs: number;
+    teacherAccuracy: Interval;
+    studentAccuracy: Interval;
+    mcnemar: McNemarResult;
+  } | null;
+  cost: {
+    servedUsd: number;
+    /** Calls that did not answer the client: shadow calls, escalated cascade attempts. */
+    overheadUsd: number;
+    total: CostSummary;
+    /** Null when no teacher call was ever priced, so the counterfactual is unknown. */
+    teacherOnlyUsd: number | null;
+    teacherOnlyEstimated: boolean;
+    ledger: SavingsLedger | null;
+  };
+  trend: { bucketInMs: number; buckets: TrendBucket[] };
+  latencyDistribution: { upperInMs: number[]; counts: Partial<Record<Arm, number[]>> };
+}
+
+export interface OnlineReport {
+  kind: 'online';
+  generatedAt: string;
+  window: { since: string | null; until: string | null };
+  filters: { task: string | null; tenant: string | null };
+  confidence: number;
+  minSamples: number;
+  percentileDefinition: string;
+  totals: { pairs: number; tasks: number };
+  tasks: OnlineTaskReport[];
+}
+
+const BUCKET_CHOICES_IN_MS = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000, 604_800_000];
+const HOUR = 3_600_000;
+const MAX_BUCKETS = 48;
+
+class Moments {
+  n = 0;
+  mean = 0;
+  m2 = 0;
+  add(x: number): void {
+    this.n++;
+    const d = x - this.mean;
+    this.mean += d / this.n;
+    this.m2 += d * (x - this.mean);
+  }
+  variance(): number {
+    return this.n > 1 ? this.m2 / (this.n - 1) : 0;
+  }
+}
+
+interface ArmAccumulator {
+  models: Set<string>;
+  calls: number;
+  served: number;
+  errors: number;
+  latency: LatencyHistogram;
+  costUsd: number;
+  unpriced: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+interface BucketAccumulator {
+  requests: number;
+  studentServed: number;
+  comparable: number;
+  agreements: number;
+  chrfSum: number;
+  chrfN: number;
+  costUsd: number;
+}
+
+interface TaskAccumulator {
+  task: string;
+  requests: number;
+  servedBy: Record<Arm, number>;
+  firstAt: string | null;
+  lastAt: string | null;
+  arms: Record<Arm, ArmAccumulator>;
+  classPairs: number;
+  classAgree: number;
+  textPairs: number;
+  textMatches: number;
+  chrf: Moments;
+  refPairs: number;
+  refTeacherCorrect: number;
+  refStudentCorrect: number;
+  refB: number;
+  refC: number;
+  servedUsd: number;
+  overheadUsd: number;
+  teacherCostSum: number;
+  teacherCostN: number;
+  requestsWithoutTeacherCost: number;
+  buckets: Map<number, BucketAccumulator>;
+}
+
+const newArm = (): ArmAccumulator => ({ models: new Set(), calls: 0, served: 0, errors: 0, latency: new LatencyHistogram(), costUsd: 0, unpriced: 0, promptTokens: 0, completionTokens: 0 });
+
+function newTask(task: string): TaskAccumulator {
+  return {
+    task,
+    requests: 0,
+    servedBy: { teacher: 0, student: 0 },
+    firstAt: null,
+    lastAt: null,
+    arms: { teacher: newArm(), student: newArm() },
+    classPairs: 0,
+    classAgree: 0,
+    textPairs: 0,
+    textMatches: 0,
+    chrf: new Moments(),
+    refPairs: 0,
+    refTeacherCorrect: 0,
+    refStudentCorrect: 0,
+    refB: 0,
+    refC: 0,
+    servedUsd: 0,
+    overheadUsd: 0,
+    teacherCostSum: 0,
+    teacherCostN: 0,
+    requestsWithoutTeacherCost: 0,
+    buckets: new Map(),
+  };
+}
+
+/** Cost of one arm's call: as logged, else priced now (unknown remote models stay unpriced). */
+function armCost(pricing: Pricing, out: ArmOutput): number | undefined {
+  if (typeof out.costUsd === 'number' && Number.isFinite(out.costUsd)) return out.costUsd;
+  const remote = findModelPrice(pricing, out.model);
+  if (remote) {
+    if (!out.usage) return undefined;
+    return priceCall(pricing, { modelId: out.model, hosting: 'remote', usage: out.usage, latencyInMs: Math.max(0, out.latencyInMs) });
+  }
+  // No token price: a registry student running in-process, billed by compute time.
+  if (!Number.isFinite(out.latencyInMs) || out.latencyInMs < 0) return undefined;
+  return priceCall(pricing, { modelId: out.model, hosting: 'in-process', latencyInMs: out.latencyInMs });
+}
+
+function chooseBucket(since: number | undefined, until: number | undefined): number {
+  if (since === undefined || until === undefined || until <= since) return HOUR;
+  const span = until - since;
+  return BUCKET_CHOICES_IN_MS.find((b) => span / b <= MAX_BUCKETS) ?? BUCKET_CHOICES_IN_MS[BUCKET_CHOICES_IN_MS.length - 1]!;
+}
+
+function parseTime(value: string | undefined, param: string): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw invalidRequest(`${param} must be an ISO-8601 time.`, param, 'invalid_time');
+  return t;
+}
+
+/**
+ * Streams `pairs` once and builds the report. Pairs outside the window, of another task or
+ * tenant, are skipped (the store usually filters already; this keeps the report correct when it
+ * does not).
+ */
+export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Iterable<PairRecord>, options: OnlineReportOptions): Promise<OnlineReport> {
+  const since = parseTime(options.since, 'since');
+  const until = parseTime(options.until, 'until');
+  if (since !== undefined && until !== undefined && until < since) throw invalidRequest('until must not be before since.', 'until', 'invalid_time');
+  const confidence = options.confidence ?? 0.95;
+  const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
+  let bucketInMs = options.bucketInMs ?? chooseBucket(since, until);
+  if (!(bucketInMs > 0)) throw invalidRequest('bucketInMs must be positive.', 'bucketInMs', 'invalid_report_input');
+  const tasks = new Map<string, TaskAccumulator>();
+  let total = 0;
+
+  for await (const pair of pairs as AsyncIterable<PairRecord>) {
+    if (options.task !== undefined && pair.task !== options.task) continue;
+    if (options.tenant !== undefined && pair.tenant !== options.tenant) continue;
+    const at = Date.parse(pair.createdAt);
+    if (Number.isNaN(at)) continue;
+    if (since !== undefined && at < since) continue;
+    if (until !== undefined && at >= until) continue;
+    total++;
+    let acc = tasks.get(pair.task);
+    if (!acc) tasks.set(pair.task, (acc = newTask(pair.task)));
+    accumulate(acc, pair, at);
+  }
+
+  function accumulate(acc: TaskAccumulator, pair: PairRecord, at: number): void {
+    acc.requests++;
+    acc.servedBy[pair.servedArm] = (acc.servedBy[pair.servedArm] ?? 0) + 1;
+    if (acc.firstAt === null || pair.createdAt < acc.firstAt) acc.firstAt = pair.createdAt;
+    if (acc.lastAt === null || pair.createdAt > acc.lastAt) acc.lastAt = pair.createdAt;
+    const bucketKey = Math.floor(at / bucketInMs) * bucketInMs;
+    let bucket = acc.buckets.get(bucketKey);
+    if (!bucket) acc.buckets.set(bucketKey, (bucket = { requests: 0, studentServed: 0, comparable: 0, agreements: 0, chrfSum: 0, chrfN: 0, costUsd: 0 }));
+    bucket.requests++;
+    if (pair.servedArm === 'student') bucket.studentServed++;
+
+    let teacherCost: number | undefined;
+    for (const arm of ['teacher', 'student'] as const) {
+      const out = pair[arm];
+      if (!out) continue;
+      const a = acc.arms[arm];
+      a.calls++;
+      a.models.add(out.model);
+      if (pair.servedArm === arm && out.role !== 'fallback_failed') a.served++;
+      if (out.error) a.errors++;
+      a.latency.record(out.latencyInMs);
+      if (out.usage) {
+        a.promptTokens += out.usage.promptTokens;
+        a.completionTokens += out.usage.completionTokens;
+      }
+      const cost = armCost(options.pricing, out);
+      if (cost === undefined) {
+        a.unpriced++;
+        continue;
+      }
+      a.costUsd += cost;
+      bucket.costUsd += cost;
+      if (pair.servedArm === arm) acc.servedUsd += cost;
+      else acc.overheadUsd += cost;
+      if (arm === 'teacher') teacherCost = cost;
+    }
+    if (teacherCost !== undefined) {
+      acc.teacherCostSum += teacherCost;
+      acc.teacherCostN++;
+    } else acc.requestsWithoutTeacherCost++;
+
+    // Agreement needs both answers.
+    const t = pair.teacher;
+    const s = pair.student;
+    if (!t || !s || t.error || s.error) return;
+    const tl = pair.labels?.teacher;
+    const sl = pair.labels?.student;
+    let agree: boolean | undefined;
+    if (pair.labels && tl != null && sl != null) {
+      agree = tl === sl;
+      acc.classPairs++;
+      if (agree) acc.classAgree++;
+      const ref = pair.source.reference;
+      if (ref !== undefined) {
+        const tc = tl === ref;
+        const sc = sl === ref;
+        acc.refPairs++;
+        if (tc) acc.refTeacherCorrect++;
+        if (sc) acc.refStudentCorrect++;
+        if (sc && !tc) acc.refB++;
+        if (tc && !sc) acc.refC++;
+      }
+    } else if (typeof t.text === 'string' && typeof s.text === 'string') {
+      agree = normalizedMatch(s.text, t.text);
+      acc.textPairs++;
+      if (agree) acc.textMatches++;
+      const c = sentenceChrf(s.text, [t.text]).score;
+      acc.chrf.add(c);
+      bucket.chrfSum += c;
+      bucket.chrfN++;
+      const ref = pair.source.reference;
+      if (ref !== undefined) {
+        const tc = normalizedMatch(t.text, ref);
+        const sc = normalizedMatch(s.text, ref);
+        acc.refPairs++;
+        if (tc) acc.refTeacherCorrect++;
+        if (sc) acc.refStudentCorrect++;
+        if (sc && !tc) acc.refB++;
+        if (tc && !sc) acc.refC++;
+      }
+    }
+    if (agree !== undefined) {
+      bucket.comparable++;
+      if (agree) bucket.agreements++;
+    }
+  }
+
+  // Without a window the bucket width is only known now: coarsen to at most MAX_BUCKETS.
+  if (options.bucketInMs === undefined && (since === undefined || until === undefined)) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const acc of tasks.values()) for (const k of acc.buckets.keys()) {
+      lo = Math.min(lo, k);
+      hi = Math.max(hi, k);
+    }
+    const span = hi - lo + bucketInMs;
+    const target = BUCKET_CHOICES_IN_MS.find((b) => b >= bucketInMs && span / b <= MAX_BUCKETS) ?? BUCKET_CHOICES_IN_MS[BUCKET_CHOICES_IN_MS.length - 1]!;
+    if (Number.isFinite(span) && target > bucketInMs) {
+      for (const acc of tasks.values()) acc.buckets = coarsen(acc.buckets, target);
+      bucketInMs = target;
+    }
+  }
+
+  const taskReports = [...tasks.values()]
+    .sort((a, b) => a.task.localeCompare(b.task))
+    .map((acc) => finish(acc, bucketInMs, options, confidence, minSamples));
+  return {
+    kind: 'online',
+    generatedAt: new Date(options.now ?? 0).toISOString(),
+    window: { since: options.since ?? null, until: options.until ?? null },
+    filters: { task: options.task ?? null, tenant: options.tenant ?? null },
+    confidence,
+    minSamples,
+    percentileDefinition: `${PERCENTILE_DEFINITION}, from log-spaced histograms (±1%)`,
+    totals: { pairs: total, tasks: taskReports.length },
+    tasks: taskReports,
+  };
+}
+
+function coarsen(buckets: Map<number, BucketAccumulator>, width: number): Map<number, BucketAccumulator> {
+  const out = new Map<number, BucketAccumulator>();
+  for (const [k, b] of buckets) {
+    const key = Math.floor(k / width) * width;
+    const t = out.get(key);
+    if (!t) out.set(key, { ...b });
+    else {
+      t.requests += b.requests;
+      t.studentServed += b.studentServed;
+      t.comparable += b.comparable;
+      t.agreements += b.agreements;
+      t.chrfSum += b.chrfSum;
+      t.chrfN += b.chrfN;
+      t.costUsd += b.costUsd;
+    }
+  }
+  return out;
+}
+
+function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportOptions, confidence: number, minSamples: number): OnlineTaskReport {
+  const arms: Partial<Record<Arm, OnlineArmReport>> = {};
+  for (const arm of ['teacher', 'student'] as const) {
+    const a = acc.arms[arm];
+    if (a.calls === 0) continue;
+    arms[arm] = {
+      arm,
+      models: [...a.models].slice(0, 10),
+      calls: a.calls,
+      served: a.served,
+      errors: a.errors,
+      errorRate: a.errors / a.calls,
+      latency: a.latency.summary(),
+      cost: summarizeCost(a.calls - a.unpriced, a.costUsd),
+      unpricedCalls: a.unpriced,
+      tokens: { prompt: a.promptTokens, completion: a.completionTokens },
+    };
+  }
+  const comparable = acc.classPairs + acc.textPairs;
+  const agreements = acc.classAgree + acc.textMatches;
+  // The counterfactual: every request answered by the teacher. Requests where the teacher did not
+  // run are estimated at the mean observed teacher cost.
+  let teacherOnlyUsd: number | null = null;
+  let teacherOnlyEstimated = false;
+  if (acc.teacherCostN > 0) {
+    teacherOnlyUsd = acc.teacherCostSum + acc.requestsWithoutTeacherCost * (acc.teacherCostSum / acc.teacherCostN);
+    teacherOnlyEstimated = acc.requestsWithoutTeacherCost > 0;
+  }
+  const lo = Math.min(...[acc.arms.teacher, acc.arms.student].filter((a) => a.latency.count > 0).map((a) => a.latency.min));
+  const hi = Math.max(...[acc.arms.teacher, acc.arms.student].filter((a) => a.latency.count > 0).map((a) => a.latency.max));
+  const bins = options.latencyBins ?? 24;
+  const range = Number.isFinite(lo) && Number.isFinite(hi) ? { minInMs: lo, maxInMs: hi } : undefined;
+  const counts: Partial<Record<Arm, number[]>> = {};
+  let upper: number[] = [];
+  if (range) {
+    for (const arm of ['teacher', 'student'] as const) {
+      if (acc.arms[arm].latency.count === 0) continue;
+      const d = acc.arms[arm].latency.distribution(bins, range);
+      upper = d.map((b) => b.upperInMs);
+      counts[arm] = d.map((b) => b.count);
+    }
+  }
+  const reference =
+    acc.refPairs > 0
+      ? {
+          pairs: acc.refPairs,
+          teacherAccuracy: wilsonInterval(acc.refTeacherCorrect, acc.refPairs, confidence),
+          studentAccuracy: wilsonInterval(acc.refStudentCorrect, acc.refPairs, confidence),
+          mcnemar: mcnemarExact(acc.refB, acc.refC),
+        }
+      : null;
+  return {
+    task: acc.task,
+    requests: acc.requests,
+    servedBy: acc.servedBy,
+    firstAt: acc.firstAt,
+    lastAt: acc.lastAt,
+    arms,
+    agreement: {
+      comparable,
+      agreements,
+      rate: comparable > 0 ? agreements / comparable : null,
+      interval: comparable > 0 ? wilsonInterval(agreements, comparable, confidence) : null,
+      sufficient: comparable >= minSamples,
+      classification:
+        acc.classPairs > 0
+          ? { pairs: acc.classPairs, agreements: acc.classAgree, rate: acc.classAgree / acc.classPairs, interval: wilsonInterval(acc.classAgree, acc.classPairs, confidence) }
+          : null,
+      text:
+        acc.textPairs > 0
+          ? {
+              pairs: acc.textPairs,
+              normalizedMatches: acc.textMatches,
+              normalizedMatchRate: acc.textMatches / acc.textPairs,
+              chrf: meanInterval(acc.chrf.n, acc.chrf.mean, acc.chrf.variance(), confidence),
+            }
+          : null,
+    },
+    reference,
+    cost: {
+      servedUsd: acc.servedUsd,
+      overheadUsd: acc.overheadUsd,
+      total: summarizeCost(acc.requests, acc.servedUsd + acc.overheadUsd),
+      teacherOnlyUsd,
+      teacherOnlyEstimated,
+      ledger:
+        teacherOnlyUsd === null
+          ? null
+          : savingsLedger({ requests: acc.requests, teacherOnlyCostUsd: teacherOnlyUsd, servedCostUsd: acc.servedUsd, shadowCostUsd: acc.overheadUsd }),
+    },
+    trend: {
+      bucketInMs,
+      buckets: [...acc.buckets.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([k, b]) => ({
+          start: new Date(k).toISOString(),
+          requests: b.requests,
+          studentServedShare: b.requests > 0 ? b.studentServed / b.requests : 0,
+          comparable: b.comparable,
+          agreements: b.agreements,
+          agreementRate: b.comparable > 0 ? b.agreements / b.comparable : null,
+          chrfMean: b.chrfN > 0 ? b.chrfSum / b.chrfN : null,
+          costUsd: b.costUsd,
+        })),
+    },
+    latencyDistribution: { upperInMs: upper, counts },
+  };
+}
