@@ -1,0 +1,154 @@
+import * as ort from 'onnxruntime-node';
+import type { CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from '../../core/chat/chat-model-types.js';
+import type { ChatMessage } from '../../core/chat/chat-request-schema.js';
+import { DistilleryError, invalidRequest, UpstreamError } from '../../core/errors.js';
+import type { ArtifactStore, ChatModel, ModelVersion, OperationOptions } from '../../core/ports.js';
+import { formatLabel } from '../../core/tasks/classification-task.js';
+import { createFeaturizer, type Featurizer } from '../../core/tasks/featurizer.js';
+import { defaultSessionCache, type OnnxSessionCache, type OnnxSessionOptions } from './onnx-session-cache.js';
+import { readStudentArtifacts, type StudentArtifacts, type StudentSidecar } from './student-artifacts.js';
+
+// An in-process classifier student behind the ChatModel port: the last user message is
+// featurized, run through onnxruntime, and the top label is the answer, written in the task's
+// label format, with its probability as `confidence` so a cascade can escalate to the teacher.
+
+export interface OnnxStudentModelOptions extends OnnxSessionOptions {
+  /** e.g. `clinc150@3`; also the session cache key. */
+  id: string;
+  model: Uint8Array;
+  sidecar: StudentSidecar;
+  sessionCache?: OnnxSessionCache;
+}
+
+export interface OnnxClassification {
+  label: string;
+  confidence: number;
+  probabilities: Float32Array;
+  tokenCount: number;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .filter((p): p is { type: 'text'; text: string } => p !== null && typeof p === 'object' && p.type === 'text' && typeof p.text === 'string')
+      .map((p) => p.text)
+      .join('\n');
+  }
+  return '';
+}
+
+/** The text a classifier student reads: the last user message. */
+export function classificationInput(messages: readonly ChatMessage[]): string {
+  if (!Array.isArray(messages)) throw invalidRequest('messages must be an array.', 'messages');
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role === 'user') return textOf(m.content);
+  }
+  throw invalidRequest('A classification student needs a user message to classify.', 'messages');
+}
+
+export class OnnxStudentModel implements ChatModel {
+  readonly id: string;
+  readonly hosting = 'in-process' as const;
+  readonly sidecar: StudentSidecar;
+  readonly #model: Uint8Array;
+  readonly #featurizer: Featurizer;
+  readonly #cache: OnnxSessionCache;
+  readonly #sessionOptions: OnnxSessionOptions;
+  readonly #cacheKey: string;
+
+  constructor(options: OnnxStudentModelOptions) {
+    if (typeof options.id !== 'string' || options.id.length === 0) throw invalidRequest('OnnxStudentModel needs an id.', 'id');
+    this.id = options.id;
+    this.sidecar = options.sidecar;
+    this.#model = options.model;
+    this.#featurizer = createFeaturizer(options.sidecar.featurizer);
+    this.#cache = options.sessionCache ?? defaultSessionCache;
+    this.#sessionOptions = { intraOpNumThreads: options.intraOpNumThreads };
+    // Same id with different bytes (a re-trained artifact under a reused id) must not share a session.
+    this.#cacheKey = `${options.id}#${options.sidecar.modelSha256}`;
+  }
+
+  /** Loads a registry version's artifacts; undefined when they are absent. */
+  static async fromArtifacts(
+    store: ArtifactStore,
+    version: Pick<ModelVersion, 'id' | 'artifactPath'>,
+    options: OnnxSessionOptions & OperationOptions & { sessionCache?: OnnxSessionCache } = {},
+  ): Promise<OnnxStudentModel | undefined> {
+    if (!version.artifactPath) throw invalidRequest(`Model version '${version.id}' has no artifactPath.`, 'artifactPath');
+    const artifacts: StudentArtifacts | undefined = await readStudentArtifacts(store, version.artifactPath, options);
+    if (artifacts === undefined) return undefined;
+    return new OnnxStudentModel({ id: version.id, ...artifacts, ...options });
+  }
+
+  get labels(): readonly string[] {
+    return this.sidecar.labels;
+  }
+
+  /** Creates the session now instead of on the first request (cold start off the request path). */
+  async warm(): Promise<void> {
+    await this.#session();
+  }
+
+  async release(): Promise<void> {
+    await this.#cache.evict(this.#cacheKey);
+  }
+
+  async classify(text: string, options: CallOptions = {}): Promise<OnnxClassification> {
+    options.abortSignal?.throwIfAborted();
+    const { ids, tokenCount } = this.#featurizer.featurize(text);
+    // An empty bag still needs one (masked-out) slot: zero-length tensors are not worth the risk.
+    const n = Math.max(1, ids.length);
+    const idData = new BigInt64Array(n);
+    const mask = new Float32Array(n);
+    for (let i = 0; i < ids.length; i++) {
+      idData[i] = BigInt(ids[i]!);
+      mask[i] = 1;
+    }
+    let probabilities: Float32Array;
+    try {
+      const session = await this.#session();
+      const out = await session.run(
+        {
+          [this.sidecar.inputs.ids]: new ort.Tensor('int64', idData, [1, n]),
+          [this.sidecar.inputs.mask]: new ort.Tensor('float32', mask, [1, n]),
+        },
+        [this.sidecar.outputs.probabilities],
+      );
+      probabilities = out[this.sidecar.outputs.probabilities]!.data as Float32Array;
+    } catch (err) {
+      if (err instanceof DistilleryError) throw err;
+      throw new UpstreamError(this.id, `onnxruntime failed: ${(err as Error).message}`, { retryable: false, cause: err });
+    }
+    options.abortSignal?.throwIfAborted();
+    let best = 0;
+    for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[best]!) best = i;
+    return { label: this.sidecar.labels[best]!, confidence: probabilities[best]!, probabilities, tokenCount };
+  }
+
+  async generate(request: ChatModelRequest, options: CallOptions = {}): Promise<ChatModelResult> {
+    const text = classificationInput(request.messages);
+    const c = await this.classify(text, options);
+    const labelProbabilities: Record<string, number> = {};
+    this.sidecar.labels.forEach((label, i) => (labelProbabilities[label] = c.probabilities[i]!));
+    return {
+      model: this.id,
+      text: formatLabel(c.label, this.sidecar.labelFormat),
+      finishReason: 'stop',
+      usage: { promptTokens: c.tokenCount, completionTokens: 1 },
+      confidence: c.confidence,
+      labelProbabilities,
+    };
+  }
+
+  async *stream(request: ChatModelRequest, options: CallOptions = {}): AsyncIterable<ChatStreamEvent> {
+    const result = await this.generate(request, options);
+    yield { type: 'delta', text: result.text };
+    yield { type: 'finish', finishReason: 'stop', usage: result.usage, model: this.id, confidence: result.confidence };
+  }
+
+  #session(): Promise<ort.InferenceSession> {
+    return this.#cache.get(this.#cacheKey, () => this.#model, this.#sessionOptions);
+  }
+}
