@@ -2,88 +2,179 @@ import type { PairStore } from '../ports.js';
 import type { PairRecord } from './pair-record.js';
 
 // Writes pair records in the background so logging adds no latency to a response: `enqueue`
-// returns at once; a drain loop sends batches to the store. A failed batch is retried with
-// capped backoff and stays at the head of the queue, so records are written in order and none is
-// dropped while memory allows. When the queue is full the oldest-first order is kept and
-// `enqueue` reports the overflow to the caller instead of growing without bound (the durable
-// outbox in src/adapters/local/ absorbs overflow when it is configured).
+// returns at once and a drain loop sends batches to the store.
+//
+// When the store fails or throttles, the records go to a durable spool (an outbox) and are
+// replayed from it, oldest first, once the store answers again: memory stays bounded whatever the
+// outage, a clean shutdown flushes what it can and spools the rest, and a crash loses nothing
+// that reached the spool. Order is kept by one rule: while the spool holds anything, new records
+// are appended behind it instead of jumping ahead in memory. Replays are safe because stores
+// upsert whole records by id.
+
+/** A durable, ordered outbox of pair records (src/adapters/local/file-pair-spool.ts). */
+export interface PairSpool {
+  /** Appends durably (fsync) before resolving. */
+  append(pairs: readonly PairRecord[]): Promise<void>;
+  /** The oldest batch without removing it, or undefined when empty. */
+  peek(): Promise<{ id: string; pairs: PairRecord[] } | undefined>;
+  /** Removes a batch returned by peek, after its records are in the store. */
+  remove(id: string): Promise<void>;
+  /** Records waiting in the spool. */
+  size(): number;
+}
 
 export interface PairWriterOptions {
   store: PairStore;
+  spool?: PairSpool;
   maxBatchSize?: number;
-  /** Records held in memory before enqueue refuses (the outbox takes over from there). */
+  /** Records held in memory; beyond this they go to the spool (or are refused without one). */
   maxQueueLength?: number;
-  /** Called when a batch fails (for metrics/logs; never with prompt text). */
+  /** Called when a write fails (for metrics/logs; never with prompt text). */
   onError?: (err: unknown, batchSize: number) => void;
-  /** Called when a record cannot be queued because the queue is full. */
+  /** Called when a record is refused: queue full and no spool, or the writer is closed. */
   onOverflow?: (pair: PairRecord) => void;
   maxBackoffInMs?: number;
 }
 
 export class PairWriter {
-  private readonly queue: PairRecord[] = [];
+  private queue: PairRecord[] = [];
   private draining: Promise<void> | undefined;
+  private scheduled = false;
   private closed = false;
+  /** After close(): no more background work, whatever is left stays in the spool. */
+  private stopped = false;
   private failures = 0;
   private readonly maxBatchSize: number;
   private readonly maxQueueLength: number;
   private readonly maxBackoffInMs: number;
+  /** Records written to the store. */
   written = 0;
+  /** Records that went through the spool. */
+  spooled = 0;
+  /** Records refused (no spool and memory full, or closed). */
+  refused = 0;
 
   constructor(private readonly options: PairWriterOptions) {
     this.maxBatchSize = options.maxBatchSize ?? 200;
-    this.maxQueueLength = options.maxQueueLength ?? 50_000;
-    this.maxBackoffInMs = options.maxBackoffInMs ?? 5_000;
+    this.maxQueueLength = options.maxQueueLength ?? 10_000;
+    this.maxBackoffInMs = options.maxBackoffInMs ?? 2_000;
   }
 
+  /** Records accepted but not yet in the store (memory and spool). */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + (this.options.spool?.size() ?? 0);
   }
 
-  /** Returns false when the record could not be accepted (queue full or writer closed). */
+  /** Returns false when the record could not be accepted. */
   enqueue(pair: PairRecord): boolean {
-    if (this.closed || this.queue.length >= this.maxQueueLength) {
+    if (this.closed || (this.queue.length >= this.maxQueueLength && !this.options.spool)) {
+      this.refused++;
       this.options.onOverflow?.(pair);
       return false;
     }
     this.queue.push(pair);
-    // Drain on a later tick: requests finishing in the same tick share a batch.
-    this.draining ??= new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.drain());
+    this.schedule();
     return true;
   }
 
+  private schedule() {
+    if (this.draining || this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    // Drain on a later tick: requests finishing in the same tick share a batch.
+    setTimeout(() => {
+      this.scheduled = false;
+      this.draining = this.drain()
+        .catch((err) => this.options.onError?.(err, 0))
+        .finally(() => {
+        this.draining = undefined;
+        if (this.queue.length > 0 || (this.options.spool?.size() ?? 0) > 0) this.schedule();
+      });
+    }, 0);
+  }
+
+  private async backoff() {
+    this.failures++;
+    const ms = Math.min(this.maxBackoffInMs, 25 * 2 ** Math.min(this.failures, 10));
+    await new Promise((r) => setTimeout(r, ms * (0.5 + Math.random() / 2)));
+  }
+
   private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.slice(0, this.maxBatchSize);
+    const spool = this.options.spool;
+    for (;;) {
+      // The spool holds the oldest records: replay it first.
+      if (spool && spool.size() > 0) {
+        // Newer records wait behind the spool, durably, so order holds and memory stays small.
+        if (this.queue.length > 0) await this.spill();
+        const batch = await spool.peek();
+        if (!batch) continue;
         try {
-          await this.options.store.upsertMany(batch);
-          this.queue.splice(0, batch.length);
-          this.written += batch.length;
+          await this.options.store.upsertMany(batch.pairs);
+          await spool.remove(batch.id);
+          this.written += batch.pairs.length;
           this.failures = 0;
         } catch (err) {
-          this.failures++;
-          this.options.onError?.(err, batch.length);
-          const backoff = Math.min(this.maxBackoffInMs, 50 * 2 ** Math.min(this.failures, 10));
-          await new Promise((r) => setTimeout(r, backoff * (0.5 + Math.random() / 2)));
+          this.options.onError?.(err, batch.pairs.length);
+          if (this.closed) return;
+          await this.backoff();
         }
+        continue;
       }
-    } finally {
-      this.draining = undefined;
+      if (this.queue.length === 0) return;
+      const batch = this.queue.slice(0, this.maxBatchSize);
+      try {
+        await this.options.store.upsertMany(batch);
+        this.queue.splice(0, batch.length);
+        this.written += batch.length;
+        this.failures = 0;
+      } catch (err) {
+        this.options.onError?.(err, batch.length);
+        if (spool) await this.spill();
+        else if (this.closed) return;
+        else await this.backoff();
+      }
     }
   }
 
-  /** Resolves when everything enqueued so far is in the store (retrying until it is). */
-  async flush(): Promise<void> {
-    while (this.draining || this.queue.length > 0) {
-      if (!this.draining) this.draining = this.drain();
-      await this.draining;
+  /** Moves everything in memory to the spool, in order. */
+  private async spill() {
+    const spool = this.options.spool!;
+    const moving = this.queue;
+    this.queue = [];
+    for (let i = 0; i < moving.length; i += this.maxBatchSize) {
+      await spool.append(moving.slice(i, i + this.maxBatchSize));
+    }
+    this.spooled += moving.length;
+  }
+
+  /**
+   * Resolves when everything enqueued so far is in the store. With `deadlineInMs`, gives up at
+   * the deadline and spools what is left (if there is a spool) so nothing accepted is lost.
+   */
+  async flush(options: { deadlineInMs?: number } = {}): Promise<void> {
+    const deadline = options.deadlineInMs === undefined ? Infinity : Date.now() + options.deadlineInMs;
+    while (this.queue.length > 0 || this.scheduled || this.draining || (this.options.spool?.size() ?? 0) > 0) {
+      if (Date.now() >= deadline) {
+        if (this.options.spool && this.queue.length > 0) await this.spill();
+        return;
+      }
+      if (!this.draining && !this.scheduled) this.schedule();
+      if (this.stopped) return;
+      await Promise.race([
+        this.draining ?? new Promise((r) => setTimeout(r, 1)),
+        new Promise((r) => setTimeout(r, Math.max(1, Math.min(100, deadline - Date.now())))),
+      ]);
     }
     await this.options.store.flush();
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /** Refuses new records, writes what it can within the deadline, spools the rest. */
+  async close(options: { deadlineInMs?: number } = { deadlineInMs: 10_000 }): Promise<void> {
     this.closed = true;
+    try {
+      await this.flush(options);
+    } finally {
+      this.stopped = true;
+      await this.draining;
+    }
   }
 }
