@@ -1,0 +1,86 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DistilleryError } from '../core/errors.js';
+import type { StudentHyperparameters } from '../core/tasks/classification-task.js';
+import type { TrainingData, TrainingProgress, TrainOptions, TrainResult } from './train-student.js';
+
+// Runs the trainer in a worker thread so a Function instance (or the standalone server) keeps
+// answering requests while a student trains: training is seconds of tight CPU loops.
+
+const ENTRY = 'train-student-worker-entry';
+
+interface WorkerSpec {
+  script: URL | string;
+  eval: boolean;
+}
+
+function workerSpec(): WorkerSpec {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return { script: new URL(`./${ENTRY}.js`, self), eval: false };
+  // Under vitest/tsx this module is the .ts source, so the worker must load TypeScript too.
+  // `--import tsx` in a worker's execArgv does not reach its module loader on Node 20, so a tiny
+  // bootstrap loads the entry through tsx's scoped API instead.
+  const require = createRequire(self);
+  const api = pathToFileURL(require.resolve('tsx/esm/api')).href.replace(/index\.cjs$/u, 'index.mjs');
+  const entry = new URL(`./${ENTRY}.ts`, self).href;
+  return {
+    script: `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(self)}));`,
+    eval: true,
+  };
+}
+
+type WorkerMessage =
+  | { type: 'progress'; progress: TrainingProgress }
+  | { type: 'result'; result: TrainResult }
+  | { type: 'error'; error: { status: number; code: string; message: string }; param: string | null };
+
+export function trainStudentInWorker(
+  data: TrainingData,
+  hyperparameters: Partial<StudentHyperparameters> | unknown,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  return new Promise<TrainResult>((resolve, reject) => {
+    if (options.abortSignal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const spec = workerSpec();
+    const worker = new Worker(spec.script, { workerData: { data, hyperparameters }, eval: spec.eval });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.abortSignal?.removeEventListener('abort', onAbort);
+      fn();
+      void worker.terminate();
+    };
+    const onAbort = () => finish(() => reject(abortError()));
+    options.abortSignal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'progress') options.onProgress?.(msg.progress);
+      else if (msg.type === 'result') finish(() => resolve(msg.result));
+      else
+        finish(() =>
+          reject(
+            new DistilleryError(msg.error.message, {
+              status: msg.error.status,
+              type: msg.error.status >= 500 ? 'server_error' : 'invalid_request_error',
+              code: msg.error.code,
+              param: msg.param,
+            }),
+          ),
+        );
+    });
+    worker.on('error', (err) =>
+      finish(() => reject(new DistilleryError(`Training worker failed: ${err.message}`, { status: 500, type: 'server_error', code: 'training_failed', cause: err }))),
+    );
+    worker.on('exit', (code) =>
+      finish(() => reject(new DistilleryError(`Training worker exited with code ${code}.`, { status: 500, type: 'server_error', code: 'training_failed' }))),
+    );
+  });
+}
+
+function abortError(): DistilleryError {
+  return new DistilleryError('Training was cancelled.', { status: 499, type: 'server_error', code: 'training_aborted' });
+}
