@@ -11,6 +11,8 @@ import { generatePairs } from '../integration/eval-seed-pairs.js';
 const pairs = generatePairs({ count: 600, seed: 3, tenants: ['acme', 'globex'] });
 const now = Date.parse('2026-11-08T00:00:00.000Z');
 let store: SqlitePairStore;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (res: Response): Promise<any> => res.json();
 
 function appWith(tenant?: string) {
   const app = new Hono<AppEnv>();
@@ -35,7 +37,7 @@ describe('report routes', () => {
   it('GET /admin/reports/online returns the JSON report for the default 7-day window', async () => {
     const res = await appWith().request('/admin/reports/online?task=bank-intents');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.kind).toBe('online');
     expect(body.window).toEqual({ since: '2026-11-01T00:00:00.000Z', until: '2026-11-08T00:00:00.000Z' });
     expect(body.tasks.map((t: { task: string }) => t.task)).toEqual(['bank-intents']);
@@ -43,9 +45,9 @@ describe('report routes', () => {
   });
 
   it('covers every task without a task parameter and filters by the tenant the app set', async () => {
-    const all = await (await appWith().request('/admin/reports/online')).json();
+    const all = await json(await appWith().request('/admin/reports/online'));
     expect(all.totals.pairs).toBe(pairs.length);
-    const globex = await (await appWith('globex').request('/admin/reports/online')).json();
+    const globex = await json(await appWith('globex').request('/admin/reports/online'));
     expect(globex.totals.pairs).toBe(pairs.filter((p) => p.tenant === 'globex').length);
     expect(globex.filters.tenant).toBe('globex');
   });
@@ -62,7 +64,7 @@ describe('report routes', () => {
     for (const q of ['format=xml', 'since=yesterday', 'task=nope', 'bucketInMs=5', 'since=2026-11-05T00:00:00Z&until=2026-11-01T00:00:00Z']) {
       const res = await appWith().request(`/admin/reports/online?${q}`);
       expect(res.status, q).toBe(400);
-      expect((await res.json()).error.type).toBe('invalid_request_error');
+      expect((await json(res)).error.type).toBe('invalid_request_error');
     }
   });
 
@@ -96,6 +98,6 @@ describe('report routes', () => {
     const app = new Hono<AppEnv>();
     app.route('/admin/reports', createReportApiRoutes({ pairStore: store, tasks: { list: () => [{ config: { name: 'bank-intents' } }] }, pricing: DEFAULT_PRICING, clock: { now: () => now } }));
     const res = await app.request('/admin/reports/tasks');
-    expect(await res.json()).toEqual({ tasks: ['bank-intents'] });
+    expect(await json(res)).toEqual({ tasks: ['bank-intents'] });
   });
 });
