@@ -1,0 +1,223 @@
+import type { TokenCredential } from '@azure/identity';
+import {
+  ServiceBusClient,
+  type ServiceBusReceivedMessage,
+  type ServiceBusReceiver,
+  type ServiceBusSender,
+} from '@azure/service-bus';
+import Long from 'long';
+import { DistilleryError, invalidRequest } from '../../core/errors.js';
+import type {
+  JobMessage,
+  JobQueue,
+  JobQueueSendOptions,
+  JobQueueSubscription,
+  OperationOptions,
+  ReceivedJobMessage,
+} from '../../core/ports.js';
+import { checkJobMessage, failureDescription, type DeadLetteredJobMessage } from '../sqlite/check-job-message.js';
+import { checkKey } from '../sqlite/check-pair-record.js';
+
+// JobQueue on Azure Service Bus. The message id is the job id, so a queue with duplicate detection
+// drops a job sent twice; the job store's etag makes a second run a no-op where it does not.
+// Receiving is peek-lock with the SDK's automatic lock renewal (training can take a while):
+// the handler resolving completes the message, throwing abandons it (the broker counts the
+// delivery), and on the last allowed delivery it is dead-lettered with the error as its reason.
+// Delayed sends use scheduled messages.
+
+export type ServiceBusConnection =
+  | { connectionString: string }
+  | { fullyQualifiedNamespace: string; credential: TokenCredential }
+  | { client: ServiceBusClient };
+
+export type ServiceBusJobQueueOptions = ServiceBusConnection & {
+  queueName: string;
+  /** Deliveries after which a failing job is dead-lettered (keep it at or below the queue's MaxDeliveryCount). */
+  maxDeliveryCount?: number;
+  /** How long the SDK keeps renewing the lock of a running job. */
+  maxAutoLockRenewalDurationInMs?: number;
+  /** How long close() waits for running handlers before leaving their messages to the broker. */
+  closeTimeoutInMs?: number;
+};
+
+const queueError = (what: string, err: unknown) =>
+  err instanceof DistilleryError
+    ? err
+    : new DistilleryError(`Service Bus ${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+        status: 503,
+        type: 'server_error',
+        code: 'queue_unavailable',
+        retryable: (err as { retryable?: boolean })?.retryable ?? true,
+        cause: err,
+      });
+
+export class ServiceBusJobQueue implements JobQueue {
+  readonly queueName: string;
+  readonly #client: ServiceBusClient;
+  readonly #ownsClient: boolean;
+  readonly #maxDeliveryCount: number;
+  readonly #lockRenewalInMs: number;
+  readonly #closeTimeoutInMs: number;
+  #sender: ServiceBusSender | undefined;
+  readonly #subscriptions = new Set<{ close(): Promise<void> }>();
+  #closed = false;
+
+  constructor(options: ServiceBusJobQueueOptions) {
+    checkKey(options.queueName, 'queueName', 260);
+    this.queueName = options.queueName;
+    if ('client' in options) {
+      this.#client = options.client;
+      this.#ownsClient = false;
+    } else if ('connectionString' in options) {
+      this.#client = new ServiceBusClient(options.connectionString);
+      this.#ownsClient = true;
+    } else {
+      this.#client = new ServiceBusClient(options.fullyQualifiedNamespace, options.credential);
+      this.#ownsClient = true;
+    }
+    this.#maxDeliveryCount = Math.max(1, Math.floor(options.maxDeliveryCount ?? 5));
+    this.#lockRenewalInMs = options.maxAutoLockRenewalDurationInMs ?? 60 * 60_000;
+    this.#closeTimeoutInMs = Math.max(0, options.closeTimeoutInMs ?? 10_000);
+  }
+
+  async send(message: JobMessage, options?: JobQueueSendOptions): Promise<void> {
+    this.#open();
+    options?.abortSignal?.throwIfAborted();
+    checkJobMessage(message, options);
+    this.#sender ??= this.#client.createSender(this.queueName);
+    const sbMessage = { messageId: message.messageId, body: message.body, contentType: 'application/json', subject: message.body.kind };
+    try {
+      if (options?.scheduledAt !== undefined) {
+        await this.#sender.scheduleMessages(sbMessage, options.scheduledAt, { abortSignal: options.abortSignal });
+      } else {
+        await this.#sender.sendMessages(sbMessage, { abortSignal: options?.abortSignal });
+      }
+    } catch (err) {
+      throw queueError('send', err);
+    }
+  }
+
+  subscribe(
+    handler: (message: ReceivedJobMessage, options: OperationOptions) => Promise<void>,
+    options?: { maxConcurrentCalls?: number },
+  ): JobQueueSubscription {
+    this.#open();
+    if (typeof handler !== 'function') throw invalidRequest('subscribe needs a handler function.', 'handler');
+    const maxConcurrentCalls = options?.maxConcurrentCalls ?? 1;
+    if (!Number.isInteger(maxConcurrentCalls) || maxConcurrentCalls < 1) {
+      throw invalidRequest('maxConcurrentCalls must be a positive integer.', 'maxConcurrentCalls');
+    }
+    const receiver = this.#client.createReceiver(this.queueName, {
+      receiveMode: 'peekLock',
+      maxAutoLockRenewalDurationInMs: this.#lockRenewalInMs,
+    });
+    const stop = new AbortController();
+    const inFlight = new Set<Promise<void>>();
+    const process = async (msg: ServiceBusReceivedMessage) => {
+      // The AMQP delivery count is the number of earlier deliveries; the port counts this one too.
+      const deliveryCount = (msg.deliveryCount ?? 0) + 1;
+      const body = msg.body as JobMessage['body'];
+      if (body === null || typeof body !== 'object' || typeof body.jobId !== 'string' || typeof body.task !== 'string') {
+        await settle(() => receiver.deadLetterMessage(msg, { deadLetterReason: 'InvalidJobMessage', deadLetterErrorDescription: 'The body is not a job message.' }));
+        return;
+      }
+      try {
+        await handler({ messageId: String(msg.messageId ?? body.jobId), body, deliveryCount }, { abortSignal: stop.signal });
+      } catch (err) {
+        if (!stop.signal.aborted && deliveryCount >= this.#maxDeliveryCount) {
+          await settle(() =>
+            receiver.deadLetterMessage(msg, {
+              deadLetterReason: failureDescription(err),
+              deadLetterErrorDescription: `Failed on delivery ${deliveryCount} of ${this.#maxDeliveryCount}.`,
+            }),
+          );
+        } else {
+          await settle(() => receiver.abandonMessage(msg));
+        }
+        return;
+      }
+      await settle(() => receiver.completeMessage(msg));
+    };
+    const sdkSubscription = receiver.subscribe(
+      {
+        processMessage: (msg) => {
+          const task = process(msg).finally(() => inFlight.delete(task));
+          inFlight.add(task);
+          return task;
+        },
+        // Connection and link errors are retried by the SDK; nothing to do per error here.
+        processError: async () => {},
+      },
+      { autoCompleteMessages: false, maxConcurrentCalls },
+    );
+    let closing: Promise<void> | undefined;
+    const subscription = {
+      close: () =>
+        (closing ??= (async () => {
+          stop.abort();
+          await sdkSubscription.close().catch(() => {});
+          if (inFlight.size > 0) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([
+              Promise.allSettled([...inFlight]),
+              new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutInMs))),
+            ]);
+            clearTimeout(timer);
+          }
+          // Closing the link hands unsettled messages back to the broker for redelivery.
+          await receiver.close().catch(() => {});
+          this.#subscriptions.delete(subscription);
+        })()),
+    };
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Dead-lettered messages, oldest first, with their reasons (peeked: they stay there). */
+  async peekDeadLetters(options?: OperationOptions & { maxMessageCount?: number }): Promise<DeadLetteredJobMessage[]> {
+    this.#open();
+    const receiver: ServiceBusReceiver = this.#client.createReceiver(this.queueName, { subQueueType: 'deadLetter' });
+    try {
+      // From the first sequence number every time: the SDK's peek cursor is shared per entity.
+      const messages = await receiver.peekMessages(options?.maxMessageCount ?? 100, {
+        fromSequenceNumber: Long.fromNumber(0),
+        abortSignal: options?.abortSignal,
+      });
+      return messages.map((m) => ({
+        messageId: String(m.messageId),
+        body: m.body as JobMessage['body'],
+        deliveryCount: m.deliveryCount ?? 0,
+        reason: m.deadLetterReason ?? '',
+        ...(m.deadLetterErrorDescription === undefined ? {} : { description: m.deadLetterErrorDescription }),
+      }));
+    } catch (err) {
+      throw queueError('dead-letter peek', err);
+    } finally {
+      await receiver.close().catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#subscriptions].map((s) => s.close()));
+    this.#closed = true;
+    await this.#sender?.close().catch(() => {});
+    if (this.#ownsClient) await this.#client.close();
+  }
+
+  #open(): void {
+    if (this.#closed) {
+      throw new DistilleryError('ServiceBusJobQueue is closed.', { status: 503, type: 'server_error', code: 'queue_closed' });
+    }
+  }
+}
+
+// A settlement that fails because the lock was lost (expired, or the link went away) is not an
+// error of the job: the broker redelivers the message, which is what at-least-once means.
+async function settle(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch {
+    // lock lost or connection gone: the broker decides the message's fate
+  }
+}
