@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
+import { FilePairSpool } from './adapters/local/file-pair-spool.js';
 import { createOpenAIModel } from './adapters/openai/create-openai-model.js';
 import { SqlitePairStore } from './adapters/sqlite/sqlite-pair-store.js';
 import type { Config } from './config.js';
@@ -9,6 +10,7 @@ import { PairWriter } from './core/pairs/pair-writer.js';
 import type { ChatModel, Clock, PairStore } from './core/ports.js';
 import { systemClock } from './core/ports.js';
 import { ChatGateway, type ModelResolver, type TaskRuntime } from './core/routing/chat-gateway.js';
+import { CircuitBreakerChatModel } from './core/routing/circuit-breaker.js';
 import type { TaskConfig } from './core/tasks/task-schema.js';
 import { ApiKeyAuthenticator, generateApiKey, type ApiKeyRecord } from './http/api-key-auth.js';
 import { createApp, type AppEnv, type MountedRoutes, type TaskCatalog } from './http/create-app.js';
@@ -53,7 +55,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   const { settings, document } = config;
 
   const dataDir = path.resolve(settings.DISTILLERY_DATA_DIR);
-  if (settings.DISTILLERY_STORE === 'sqlite') mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
 
   const pairStore: PairStore = options.pairStore ?? new SqlitePairStore({ path: path.join(dataDir, 'distillery.db') });
 
@@ -65,7 +67,11 @@ export async function createDistillery(config: Config, options: ComposeOptions =
       if (!settingsOfModel) {
         throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
       }
-      m = createOpenAIModel(id, settingsOfModel, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}) });
+      // Every remote model gets its own circuit breaker: a dead upstream fails fast.
+      m = new CircuitBreakerChatModel(createOpenAIModel(id, settingsOfModel, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}) }), {
+        clock,
+        ...settingsOfModel.circuitBreaker,
+      });
       modelCache.set(id, m);
     }
     return m;
@@ -83,6 +89,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
 
   const pairWriter = new PairWriter({
     store: pairStore,
+    spool: new FilePairSpool({ dir: settings.DISTILLERY_SPOOL_DIR ?? path.join(dataDir, 'pair-spool') }),
     onError: (err, n) => log(`pair store write of ${n} records failed, retrying: ${(err as Error).message}`),
   });
 

@@ -33,6 +33,10 @@ export const modelSettingsSchema = z.object({
   maxRetries: z.number().int().min(0).max(10).default(2),
   /** Request defaults, e.g. a teacher's temperature. */
   defaults: z.record(z.string(), z.unknown()).default({}),
+  /** Consecutive failures that open this model's circuit, and how long it stays open. */
+  circuitBreaker: z
+    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownInMs: z.number().int().min(0).default(5_000) })
+    .default({ failureThreshold: 5, cooldownInMs: 5_000 }),
 });
 
 export const documentSchema = z.object({
@@ -55,6 +59,10 @@ export const settingsSchema = z.object({
   DISTILLERY_CONFIG_FILE: z.string().optional().describe('Path of the JSON document with models, tasks and pricing.'),
   DISTILLERY_CONFIG_JSON: z.string().optional().describe('The same JSON document inline (wins over the file).'),
   DISTILLERY_DATA_DIR: z.string().default('.data').describe('Folder for the embedded SQLite database and local artifacts.'),
+  DISTILLERY_SPOOL_DIR: z
+    .string()
+    .optional()
+    .describe('Folder of the durable outbox for pair records while the store is down (default <data dir>/pair-spool; local disk).'),
   DISTILLERY_HOST: z.string().default('127.0.0.1').describe('Standalone server bind address.'),
   DISTILLERY_PORT: z.coerce.number().int().min(0).max(65535).default(8787).describe('Standalone server port (0 = any free port).'),
   DISTILLERY_API_KEYS: z
