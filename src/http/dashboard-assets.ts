@@ -22,8 +22,17 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
   function text(el, value) { el.textContent = value; return el; }
   function make(tag, value) { var el = document.createElement(tag); if (value !== undefined) el.textContent = value; return el; }
   function pct(x) { return x === null || x === undefined || !isFinite(x) ? '—' : (100 * x).toFixed(1) + '%'; }
-  function ms(x) { return x === null || x === undefined || !isFinite(x) ? '—' : x >= 1000 ? (x / 1000).toFixed(2) + ' s' : x.toFixed(0) + ' ms'; }
-  function usd(x) { return x === null || x === undefined || !isFinite(x) ? '—' : '$' + (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3)); }
+  function ms(x) {
+    if (x === null || x === undefined || !isFinite(x)) return '—';
+    if (x >= 3600000) return +(x / 3600000).toFixed(1) + ' h';
+    if (x >= 60000) return +(x / 60000).toFixed(1) + ' min';
+    return x >= 1000 ? (x / 1000).toFixed(2) + ' s' : x.toFixed(0) + ' ms';
+  }
+  function usd(x) {
+    if (x === null || x === undefined || !isFinite(x)) return '—';
+    var a = Math.abs(x);
+    return (x < 0 ? '-' : '') + '$' + (a >= 1 ? a.toFixed(2) : a.toPrecision(3));
+  }
 
   function setStatus(message, isError) {
     var s = $('status');

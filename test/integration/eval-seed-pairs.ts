@@ -34,6 +34,9 @@ export function generatePairs(options: SeedOptions): PairRecord[] {
     const tenant = tenants[i % tenants.length]!;
     const classification = random() < 0.5;
     const studentServes = random() < 0.7;
+    // The teacher shadows a fifth of the student's traffic (the agreement sample); otherwise only
+    // the arm that served runs.
+    const teacherRuns = !studentServes || random() < 0.2;
     const base = {
       id: `p${i.toString().padStart(7, '0')}`,
       tenant,
@@ -54,13 +57,17 @@ export function generatePairs(options: SeedOptions): PairRecord[] {
         ...base,
         task: 'bank-intents',
         request: { messages: [{ role: 'user', content: `request ${i}` }], params: {} },
-        teacher: {
-          model: 'DeepSeek-V3',
-          text: teacherLabel,
-          usage: { promptTokens: 120, completionTokens: 3 },
-          latencyInMs: logNormal(3200, 0.25),
-          role: studentServes ? 'shadow' : 'served',
-        },
+        ...(teacherRuns
+          ? {
+              teacher: {
+                model: 'DeepSeek-V3',
+                text: teacherLabel,
+                usage: { promptTokens: 120, completionTokens: 3 },
+                latencyInMs: logNormal(3200, 0.25),
+                role: studentServes ? ('shadow' as const) : ('served' as const),
+              },
+            }
+          : {}),
         student: {
           model: 'bank-intents@3',
           text: studentLabel,
@@ -69,7 +76,7 @@ export function generatePairs(options: SeedOptions): PairRecord[] {
           role: studentServes ? 'served' : 'shadow',
           ...(studentError ? { error: { status: 500, code: 'onnx_error', message: 'inference failed' } } : {}),
         },
-        labels: { teacher: teacherLabel, student: studentError ? null : studentLabel, usableForTraining: true },
+        labels: { teacher: teacherRuns ? teacherLabel : null, student: studentError ? null : studentLabel, usableForTraining: teacherRuns },
         source: { kind: 'traffic', ...(hasGold ? { reference: gold } : {}) },
       });
     } else {
@@ -82,13 +89,17 @@ export function generatePairs(options: SeedOptions): PairRecord[] {
         ...base,
         task: 'support-chat',
         request: { messages: [{ role: 'user', content: `question ${i}` }], params: {} },
-        teacher: {
-          model: 'gpt-4o-2024-08-06',
-          text: teacherWords.join(' '),
-          usage: { promptTokens: 400, completionTokens: len * 2 },
-          latencyInMs: logNormal(2800, 0.3),
-          role: studentServes ? 'shadow' : 'served',
-        },
+        ...(teacherRuns
+          ? {
+              teacher: {
+                model: 'gpt-4o-2024-08-06',
+                text: teacherWords.join(' '),
+                usage: { promptTokens: 400, completionTokens: len * 2 },
+                latencyInMs: logNormal(2800, 0.3),
+                role: studentServes ? ('shadow' as const) : ('served' as const),
+              },
+            }
+          : {}),
         student: {
           model: 'Phi-4-mini-instruct',
           text: exact ? teacherWords.join(' ') : studentWords.join(' '),

@@ -14,7 +14,12 @@ export function renderReportJson(report: Report): string {
 const num = (x: number | null | undefined, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(digits)}%`);
 const signedPct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`);
-const ms = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
+const ms = (x: number | null | undefined) => {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  if (x >= 3_600_000) return `${+(x / 3_600_000).toFixed(1)} h`;
+  if (x >= 60_000) return `${+(x / 60_000).toFixed(1)} min`;
+  return x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`;
+};
 const usd = (x: number | null | undefined) => {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   const a = Math.abs(x);

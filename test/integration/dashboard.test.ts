@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
+import { unauthorized } from '../../src/core/errors.js';
+import { DEFAULT_PRICING } from '../../src/core/eval/pricing.js';
+import type { AppEnv } from '../../src/http/create-app.js';
+import { toOpenAIError } from '../../src/http/error-mapping.js';
+import { createReportRoutes } from '../../src/http/report-routes.js';
+import { generatePairs } from './eval-seed-pairs.js';
+
+// The dashboard in Debian's Chromium through playwright-core: the report routes are served by
+// @hono/node-server on 127.0.0.1 over a seeded SQLite pair store, behind an admin-key check like
+// the app's. The page must ask for the key, load the report, and draw three charts with data,
+// without a single console error or CSP violation.
+
+const CHROMIUM = '/usr/bin/chromium';
+const ADMIN_KEY = 'sk-test-admin';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let store: SqlitePairStore;
+let server: ServerType;
+let baseURL: string;
+let context: BrowserContext;
+let userDataDir: string;
+
+async function waitForChromium(): Promise<void> {
+  // apt may still be installing it when the suite starts.
+  const { access } = await import('node:fs/promises');
+  for (let i = 0; i < 120; i++) {
+    try {
+      await access(CHROMIUM);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  throw new Error(`${CHROMIUM} did not appear`);
+}
+
+beforeAll(async () => {
+  store = new SqlitePairStore({ path: ':memory:' });
+  await store.upsertMany(generatePairs({ count: 2000, seed: 21 }));
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => {
+    const { status, body } = toOpenAIError(err);
+    return c.json(body, status);
+  });
+  app.use('/admin/*', async (c, next) => {
+    if (c.req.header('authorization') !== `Bearer ${ADMIN_KEY}`) throw unauthorized();
+    c.set('tenant', 'acme');
+    await next();
+  });
+  app.route('/', createReportRoutes({ pairStore: store, tasks: ['bank-intents', 'support-chat'], pricing: DEFAULT_PRICING, clock: { now: () => Date.parse('2026-11-08T00:00:00.000Z') } }));
+  server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await waitForChromium();
+  userDataDir = await mkdtemp(join(tmpdir(), 'distillery-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await store?.close();
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+interface ChartInfo {
+  type: string;
+  datasets: { label: string; points: number; sum: number }[];
+  painted: number;
+}
+
+describe('dashboard in Chromium', () => {
+  it('asks for the admin key, then renders every chart with data and no console errors', async () => {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('requestfailed', (req) => problems.push(`requestfailed: ${req.url()}`));
+    const allowed401: string[] = [];
+    page.on('response', (res) => {
+      if (res.status() === 401) allowed401.push(res.url());
+    });
+
+    const response = await page.goto(`${baseURL}/dashboard?task=bank-intents`);
+    expect(response!.status()).toBe(200);
+    expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+
+    // No key yet: the API answers 401 and the page shows the key form.
+    await page.waitForSelector('#key-form:not([hidden])');
+    await page.fill('#api-key', ADMIN_KEY);
+    await page.click('#key-form button[type=submit]');
+    await page.waitForFunction(() => (window as unknown as { distilleryDashboard?: { ready: boolean } }).distilleryDashboard?.ready === true);
+
+    const charts = await page.evaluate(() => {
+      const w = window as unknown as { Chart: { getChart(id: string): any } };
+      const out: Record<string, ChartInfo> = {};
+      for (const id of ['latency-chart', 'cost-quality-chart', 'agreement-chart']) {
+        const chart = w.Chart.getChart(id);
+        const canvas = document.getElementById(id) as HTMLCanvasElement;
+        const ctx = canvas.getContext('2d')!;
+        const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) painted++;
+        out[id] = {
+          type: chart.config.type,
+          painted,
+          datasets: chart.data.datasets.map((d: any) => ({
+            label: String(d.label),
+            points: d.data.filter((v: unknown) => v !== null).length,
+            sum: d.data.reduce((s: number, v: any) => s + (typeof v === 'number' ? v : v && typeof v.y === 'number' ? 1 : 0), 0),
+          })),
+        };
+      }
+      return out;
+    });
+
+    const latency = charts['latency-chart']!;
+    expect(latency.type).toBe('bar');
+    expect(latency.datasets.map((d) => d.label).sort()).toEqual(['student', 'teacher']);
+    for (const d of latency.datasets) expect(d.sum).toBeGreaterThan(0);
+    const costQuality = charts['cost-quality-chart']!;
+    expect(costQuality.type).toBe('scatter');
+    expect(costQuality.datasets.length).toBe(4); // two tasks × two arms
+    const agreement = charts['agreement-chart']!;
+    expect(agreement.type).toBe('line');
+    expect(agreement.datasets[0]!.label).toBe('agreement %');
+    expect(agreement.datasets[0]!.points).toBeGreaterThan(3);
+    for (const c of Object.values(charts)) expect(c.painted).toBeGreaterThan(1000);
+
+    // The summary table lists both tasks; switching task redraws with the text task's chrF line.
+    expect(await page.locator('#summary-body tr').count()).toBe(2);
+    await page.selectOption('#task-select', 'support-chat');
+    const labels = await page.evaluate(() =>
+      (window as unknown as { Chart: { getChart(id: string): any } }).Chart.getChart('agreement-chart').data.datasets.map((d: any) => d.label),
+    );
+    expect(labels).toContain('chrF2');
+
+    // The only failed call is the keyless one; nothing else went wrong.
+    expect(allowed401.every((u) => u.includes('/admin/reports/online'))).toBe(true);
+    expect(problems.filter((p) => !(p.includes('401') && p.includes('Unauthorized')))).toEqual([]);
+    await page.close();
+  });
+});
