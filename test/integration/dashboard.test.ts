@@ -101,14 +101,15 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('#key-form:not([hidden])');
     await page.fill('#api-key', ADMIN_KEY);
     await page.click('#key-form button[type=submit]');
-    await page.waitForFunction(() => (window as unknown as { distilleryDashboard?: { ready: boolean } }).distilleryDashboard?.ready === true);
+    await page.waitForFunction(() => (globalThis as any).distilleryDashboard?.ready === true);
 
     const charts = await page.evaluate(() => {
-      const w = window as unknown as { Chart: { getChart(id: string): any } };
+      // Runs in the page; the test's tsconfig has no DOM types, hence `any`.
+      const w = globalThis as any;
       const out: Record<string, ChartInfo> = {};
       for (const id of ['latency-chart', 'cost-quality-chart', 'agreement-chart']) {
         const chart = w.Chart.getChart(id);
-        const canvas = document.getElementById(id) as HTMLCanvasElement;
+        const canvas = w.document.getElementById(id);
         const ctx = canvas.getContext('2d')!;
         const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
         let painted = 0;
@@ -143,7 +144,7 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('#summary-body tr').count()).toBe(2);
     await page.selectOption('#task-select', 'support-chat');
     const labels = await page.evaluate(() =>
-      (window as unknown as { Chart: { getChart(id: string): any } }).Chart.getChart('agreement-chart').data.datasets.map((d: any) => d.label),
+      (globalThis as any).Chart.getChart('agreement-chart').data.datasets.map((d: any) => d.label),
     );
     expect(labels).toContain('chrF2');
 
