@@ -179,8 +179,11 @@ export function initStudentWeights(labels: readonly string[], hp: StudentHyperpa
   const H = hp.hidden_size;
   const C = labels.length;
   const embedding = new Float32Array(hp.buckets * D);
-  // fastText's init: small uniform input vectors, so early means are near zero and unbiased.
-  for (let i = 0; i < embedding.length; i++) embedding[i] = (random() * 2 - 1) / D;
+  // Without a hidden layer, fastText's init: small uniform vectors (the zero output layer carries
+  // the first steps). With one, the mean of ~100 tiny vectors would starve the ReLU layer of
+  // signal in both directions, so rows start at unit scale.
+  const scale = H > 0 ? 1 : 1 / D;
+  for (let i = 0; i < embedding.length; i++) embedding[i] = (random() * 2 - 1) * scale;
   const xavier = (fanIn: number, fanOut: number, n: number) => {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     const out = new Float32Array(n);
