@@ -312,7 +312,9 @@ class SqliteSubscription {
     while (!this.#stop.signal.aborted) {
       if (this.#inFlight.size >= this.#max) {
         // Also wakes on close, so a handler that never settles cannot hold the loop (or close) hostage.
-        await Promise.race([...this.#inFlight, sleep(2 ** 31 - 1, this.#stop.signal)]);
+        const done = new AbortController();
+        await Promise.race([...this.#inFlight, sleep(2 ** 31 - 1, AbortSignal.any([this.#stop.signal, done.signal]))]);
+        done.abort(); // drops the wait's timer and listeners once a handler has finished
         continue;
       }
       let claimed;
