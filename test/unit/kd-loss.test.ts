@@ -143,6 +143,13 @@ describe('trainer', () => {
     expect(meanTop(r.weights)).toBeGreaterThan(0.5);
   });
 
+  it('trains a student with a hidden ReLU layer', () => {
+    const r = trainStudent({ labels, train: synthetic(300, 12), validation: synthetic(60, 13) }, { ...hp, hidden_size: 16, learning_rate: 0.2 });
+    expect(r.weights.hiddenWeight).toHaveLength(8 * 16);
+    expect(r.metrics.history.at(-1)!.trainLoss).toBeLessThan(r.metrics.history[0]!.trainLoss * 0.5);
+    expect(r.metrics.validationAccuracy).toBe(1);
+  });
+
   it('is deterministic for a seed and differs across seeds', () => {
     const data = { labels, train: synthetic(90, 3), validation: synthetic(30, 4) };
     const a = trainStudent(data, { ...hp, epochs: 2 });
