@@ -1,19 +1,43 @@
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { CronExpressionParser } from 'cron-parser';
+import { getEncoding } from 'js-tiktoken';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
+import { BlobArtifactStore } from './adapters/blob/blob-artifact-store.js';
+import { ensureCosmosContainers } from './adapters/cosmos/cosmos-containers.js';
+import { CosmosJobStore } from './adapters/cosmos/cosmos-job-store.js';
+import { CosmosModelRegistry } from './adapters/cosmos/cosmos-model-registry.js';
+import { CosmosPairStore } from './adapters/cosmos/cosmos-pair-store.js';
+import { createCosmosClient } from './adapters/cosmos/create-cosmos-client.js';
 import { FilePairSpool } from './adapters/local/file-pair-spool.js';
+import { FsArtifactStore } from './adapters/local/fs-artifact-store.js';
+import { RegistryStudentResolver } from './adapters/onnx/registry-student-resolver.js';
+import { OnnxStudentModel } from './adapters/onnx/onnx-student-model.js';
+import { readStudentArtifacts } from './adapters/onnx/student-artifacts.js';
 import { createOpenAIModel } from './adapters/openai/create-openai-model.js';
+import { ServiceBusJobQueue } from './adapters/service-bus/service-bus-job-queue.js';
+import { SqliteJobQueue } from './adapters/sqlite/sqlite-job-queue.js';
+import { SqliteJobStore } from './adapters/sqlite/sqlite-job-store.js';
+import { SqliteModelRegistry } from './adapters/sqlite/sqlite-model-registry.js';
 import { SqlitePairStore } from './adapters/sqlite/sqlite-pair-store.js';
 import type { Config } from './config.js';
+import { DistillTriggers } from './core/distill/distill-triggers.js';
+import { JobRunner, type JobRunnerDeps } from './core/distill/job-runner.js';
 import { DistilleryError } from './core/errors.js';
+import { DEFAULT_PRICING, parsePricing, priceCall, type Pricing } from './core/eval/pricing.js';
 import { PairWriter } from './core/pairs/pair-writer.js';
-import type { ChatModel, Clock, PairStore } from './core/ports.js';
+import type { ArtifactStore, ChatModel, Clock, JobQueue, JobStore, ModelRegistry, ModelVersion, PairStore, Trainer } from './core/ports.js';
 import { systemClock } from './core/ports.js';
 import { ChatGateway, type ModelResolver, type TaskRuntime } from './core/routing/chat-gateway.js';
 import { CircuitBreakerChatModel } from './core/routing/circuit-breaker.js';
+import { createLabelParser } from './core/tasks/classification-task.js';
 import type { TaskConfig } from './core/tasks/task-schema.js';
+import { createAdminRoutes } from './http/admin-routes.js';
 import { ApiKeyAuthenticator, generateApiKey, type ApiKeyRecord } from './http/api-key-auth.js';
 import { createApp, type AppEnv, type MountedRoutes, type TaskCatalog } from './http/create-app.js';
+import { createDashboardRoutes, createReportApiRoutes } from './http/report-routes.js';
+import { LocalOnnxTrainer } from './train/local-onnx-trainer.js';
 
 // Builds every dependency from configuration — embedded defaults (SQLite, local queue, local
 // folder) or Azure (Cosmos DB, Service Bus, Blob Storage) — and the app on top. The only place
@@ -26,9 +50,20 @@ export interface ComposeOptions {
   fetch?: typeof fetch;
   /** Use this store instead of the configured one (tests, tools). */
   pairStore?: PairStore;
+  /** Extra trainers by kind (e.g. a fine-tuning trainer pointed at a test server). */
+  trainers?: Record<string, Trainer>;
   /** When no keys are configured, generate one (standalone server). */
   generateKeyIfNone?: boolean;
+  /** How stale a task's promoted student may be in this process (default 2 s). */
+  studentRefreshInMs?: number;
+  credential?: TokenCredential;
+  /** Test hook passed to the job runner. */
+  afterJobStep?: JobRunnerDeps['afterStep'];
   log?: (message: string) => void;
+}
+
+export interface BackgroundWork {
+  stop(): Promise<void>;
 }
 
 export interface Distillery {
@@ -37,28 +72,118 @@ export interface Distillery {
   gateway: ChatGateway;
   pairStore: PairStore;
   pairWriter: PairWriter;
+  jobStore: JobStore;
+  jobQueue: JobQueue;
+  registry: ModelRegistry;
+  artifacts: ArtifactStore;
+  runner: JobRunner;
+  triggers: DistillTriggers;
   tasks: TaskCatalog;
   models: ModelResolver;
+  pricing: Pricing;
   /** Keys generated at start (standalone server without configured keys), in clear, to print once. */
   generatedKeys: { tenant: string; key: string; scopes: string[] }[];
+  /** Runs the job worker and the trigger scheduler in this process (standalone, demo). */
+  startBackgroundWork(options?: { worker?: boolean; scheduler?: boolean }): BackgroundWork;
   close(): Promise<void>;
 }
 
-export function createTaskCatalog(tasks: readonly TaskConfig[], extend?: (task: TaskConfig) => TaskRuntime): TaskCatalog {
-  const runtimes = new Map(tasks.map((t) => [t.name, extend ? extend(t) : { config: t }] as const));
+export function taskRuntime(config: TaskConfig): TaskRuntime {
+  return config.classification ? { config, parseLabel: createLabelParser(config.classification) } : { config };
+}
+
+export function createTaskCatalog(tasks: readonly TaskConfig[]): TaskCatalog {
+  const runtimes = new Map(tasks.map((t) => [t.name, taskRuntime(t)] as const));
   return { get: (name) => runtimes.get(name), list: () => [...runtimes.values()] };
 }
+
+function credentialFor(clientId: string | undefined, managed: boolean, fallback: TokenCredential | undefined): TokenCredential {
+  if (fallback) return fallback;
+  if (managed) return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+  return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+}
+
+const isLoopback = (url: string) => /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/i.test(url);
 
 export async function createDistillery(config: Config, options: ComposeOptions = {}): Promise<Distillery> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => undefined);
   const { settings, document } = config;
+  const closers: (() => Promise<void> | void)[] = [];
 
   const dataDir = path.resolve(settings.DISTILLERY_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
+  const sqlitePath = path.join(dataDir, 'distillery.db');
 
-  const pairStore: PairStore = options.pairStore ?? new SqlitePairStore({ path: path.join(dataDir, 'distillery.db') });
+  // --- stores: pairs, jobs, model registry ---------------------------------------------------
+  let pairStore: PairStore;
+  let jobStore: JobStore;
+  let registry: ModelRegistry;
+  if (settings.DISTILLERY_STORE === 'cosmos') {
+    const endpoint = settings.CosmosDb__accountEndpoint;
+    const client = settings.CosmosDb
+      ? createCosmosClient({ connectionString: settings.CosmosDb }, { enableEndpointDiscovery: !/127\.0\.0\.1|localhost/.test(settings.CosmosDb) })
+      : createCosmosClient(
+          { endpoint: endpoint!, credential: credentialFor(settings.CosmosDb__clientId, settings.CosmosDb__credential === 'managedidentity', options.credential) },
+          { enableEndpointDiscovery: !isLoopback(endpoint!) },
+        );
+    const ttl = settings.DISTILLERY_PAIR_TTL_SECONDS;
+    const containers = await ensureCosmosContainers(client, {
+      databaseId: settings.DISTILLERY_COSMOS_DATABASE,
+      ...(ttl > 0 ? { timeToLiveInSeconds: { pairs: ttl } } : {}),
+    });
+    pairStore = options.pairStore ?? new CosmosPairStore({ pairs: containers.pairs, counters: containers.pairCounters });
+    jobStore = new CosmosJobStore({ jobs: containers.jobs });
+    registry = new CosmosModelRegistry({ models: containers.models });
+    closers.push(() => client.dispose());
+  } else {
+    pairStore = options.pairStore ?? new SqlitePairStore({ path: sqlitePath });
+    const sqliteJobs = new SqliteJobStore({ path: sqlitePath });
+    const sqliteRegistry = new SqliteModelRegistry({ path: sqlitePath });
+    jobStore = sqliteJobs;
+    registry = sqliteRegistry;
+    closers.push(() => sqliteJobs.close(), () => sqliteRegistry.close());
+  }
 
+  // --- job queue -------------------------------------------------------------------------------
+  let jobQueue: JobQueue;
+  if (settings.DISTILLERY_QUEUE === 'servicebus') {
+    jobQueue = new ServiceBusJobQueue({
+      ...(settings.ServiceBusConnection
+        ? { connectionString: settings.ServiceBusConnection }
+        : {
+            fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace!,
+            credential: credentialFor(settings.ServiceBusConnection__clientId, settings.ServiceBusConnection__credential === 'managedidentity', options.credential),
+          }),
+      queueName: settings.DISTILLERY_JOBS_QUEUE,
+      maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
+    });
+  } else {
+    jobQueue = new SqliteJobQueue({
+      path: path.join(dataDir, 'queue.db'),
+      queueName: settings.DISTILLERY_JOBS_QUEUE,
+      maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
+      // A training step holds the lock for seconds; the queue renews it while the handler runs.
+      lockDurationInMs: 30_000,
+    });
+  }
+  closers.push(() => jobQueue.close());
+
+  // --- artifacts ---------------------------------------------------------------------------------
+  const artifacts: ArtifactStore =
+    settings.DISTILLERY_ARTIFACTS === 'blob'
+      ? new BlobArtifactStore({
+          containerName: settings.DISTILLERY_ARTIFACT_CONTAINER,
+          ...(settings.ArtifactStorage
+            ? { connectionString: settings.ArtifactStorage }
+            : {
+                blobServiceUri: settings.ArtifactStorage__blobServiceUri!,
+                credential: credentialFor(settings.ArtifactStorage__clientId, settings.ArtifactStorage__credential === 'managedidentity', options.credential),
+              }),
+        })
+      : new FsArtifactStore({ root: path.join(dataDir, 'artifacts') });
+
+  // --- models --------------------------------------------------------------------------------------
   const modelCache = new Map<string, ChatModel>();
   const configuredModel = (id: string): ChatModel => {
     let m = modelCache.get(id);
@@ -68,49 +193,126 @@ export async function createDistillery(config: Config, options: ComposeOptions =
         throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
       }
       // Every remote model gets its own circuit breaker: a dead upstream fails fast.
-      m = new CircuitBreakerChatModel(createOpenAIModel(id, settingsOfModel, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}) }), {
-        clock,
-        ...settingsOfModel.circuitBreaker,
-      });
+      m = new CircuitBreakerChatModel(
+        createOpenAIModel(id, settingsOfModel, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.credential ? { credential: options.credential } : {}) }),
+        { clock, ...settingsOfModel.circuitBreaker },
+      );
       modelCache.set(id, m);
     }
     return m;
   };
+  /** A remote registry version: a fine-tuned deployment behind a configured endpoint. */
+  const remoteVersionModel = (version: ModelVersion): ChatModel | undefined => {
+    const ref = version.endpoint?.modelRef;
+    const base = ref ? document.models[ref] : undefined;
+    if (!base || !version.endpoint) return undefined;
+    return new CircuitBreakerChatModel(
+      createOpenAIModel(version.id, { ...base, model: version.endpoint.model, deployment: version.endpoint.model }, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      { clock, ...base.circuitBreaker },
+    );
+  };
+  const students = new RegistryStudentResolver({
+    registry,
+    artifacts,
+    clock,
+    refreshIntervalInMs: options.studentRefreshInMs ?? 2_000,
+    remoteModel: remoteVersionModel,
+  });
   const models: ModelResolver = {
     teacher: (task) => configuredModel(task.teacher),
-    student: async (task) => {
+    student: async (task, opts) => {
       if (!task.student) return undefined;
       if (task.student.source === 'model') return configuredModel(task.student.model);
-      return undefined;
+      return students.resolve(task.name, opts);
     },
+  };
+  /** Any registry version as a ChatModel (evaluation of candidates, not only the promoted one). */
+  const loadStudent = async (version: ModelVersion): Promise<ChatModel> => {
+    if (version.kind === 'remote') {
+      const m = remoteVersionModel(version);
+      if (!m) throw new DistilleryError(`Remote model version ${version.id} names no configured endpoint.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
+      return m;
+    }
+    const a = await readStudentArtifacts(artifacts, version.artifactPath ?? '');
+    if (!a) throw new DistilleryError(`Artifacts of ${version.id} are missing.`, { status: 500, type: 'server_error', code: 'artifact_missing' });
+    return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar });
   };
 
   const tasks = createTaskCatalog(document.tasks);
+  const pricing = document.pricing === undefined ? DEFAULT_PRICING : parsePricing(document.pricing);
 
+  // --- serving -------------------------------------------------------------------------------------
   const pairWriter = new PairWriter({
     store: pairStore,
     spool: new FilePairSpool({ dir: settings.DISTILLERY_SPOOL_DIR ?? path.join(dataDir, 'pair-spool') }),
-    onError: (err, n) => log(`pair store write of ${n} records failed, retrying: ${(err as Error).message}`),
+    onError: (err, n) => log(`pair store write of ${n} records failed, spooling and retrying: ${(err as Error).message}`),
   });
-
   const gateway = new ChatGateway({
     models,
     pairs: pairWriter,
     clock,
     random: options.random ?? Math.random,
+    price: (model, call) => {
+      try {
+        return priceCall(pricing, { modelId: model.id, hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
+      } catch {
+        return undefined; // an unpriced model is reported as such, never an error for the caller
+      }
+    },
     onBackgroundError: () => undefined,
   });
 
+  // --- distillation ----------------------------------------------------------------------------------
+  const encoding = getEncoding('cl100k_base');
+  const runner = new JobRunner({
+    jobs: jobStore,
+    pairs: pairStore,
+    artifacts,
+    registry,
+    trainers: { 'local-onnx': new LocalOnnxTrainer({ artifacts }), ...options.trainers },
+    tasks,
+    loadStudent,
+    teacherModelId: (task) => task.config.teacher,
+    clock,
+    countTokens: (text) => encoding.encode(text).length,
+    ...(options.afterJobStep ? { afterStep: options.afterJobStep } : {}),
+    log,
+  });
+  const triggers = new DistillTriggers({
+    jobs: jobStore,
+    pairs: pairStore,
+    queue: jobQueue,
+    tasks,
+    clock,
+    previousCronTick: (expression, now) => {
+      try {
+        return CronExpressionParser.parse(expression, { currentDate: new Date(now.getTime() + 1) }).prev().toDate();
+      } catch {
+        return undefined;
+      }
+    },
+  });
+
+  // --- HTTP ------------------------------------------------------------------------------------------
   const keys: ApiKeyRecord[] = [...config.apiKeys];
   const generatedKeys: Distillery['generatedKeys'] = [];
   if (keys.length === 0 && options.generateKeyIfNone) {
-    const { key, record } = generateApiKey('default', ['chat', 'admin']);
+    // The one generated key is the operator's: it sees every tenant.
+    const { key, record } = generateApiKey('*', ['chat', 'admin']);
     keys.push(record);
     generatedKeys.push({ tenant: record.tenant, key, scopes: record.scopes });
   }
   const auth = new ApiKeyAuthenticator(keys);
-  const routes: MountedRoutes[] = [];
-
+  const reportDeps = { pairStore, tasks, pricing, clock };
+  const routes: MountedRoutes[] = [
+    {
+      path: '/admin',
+      scope: 'admin',
+      app: createAdminRoutes({ tasks, jobs: jobStore, registry, triggers, onModelChange: (task) => students.invalidate(task) }),
+    },
+    { path: '/admin/reports', scope: 'admin', app: createReportApiRoutes(reportDeps) },
+    { path: '', scope: 'public', app: createDashboardRoutes({}) },
+  ];
   const app = createApp({
     gateway,
     tasks,
@@ -122,18 +324,70 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     routes,
   });
 
+  const running: BackgroundWork[] = [];
+  const startBackgroundWork = (opts: { worker?: boolean; scheduler?: boolean } = {}): BackgroundWork => {
+    const stops: (() => Promise<void>)[] = [];
+    if (opts.worker ?? true) {
+      const sub = jobQueue.subscribe(async (message, o) => {
+        await runner.run(message.body.jobId, { task: message.body.task, ...(o.abortSignal ? { abortSignal: o.abortSignal } : {}) });
+      });
+      stops.push(() => sub.close());
+    }
+    if (opts.scheduler ?? true) {
+      let timer: NodeJS.Timeout | undefined;
+      let stopped = false;
+      let lastCheck: Date | undefined = new Date(clock.now());
+      const expression = settings.DISTILLERY_REDISTILL_SCHEDULE;
+      const tick = async () => {
+        const now = new Date(clock.now());
+        try {
+          const results = await triggers.check(lastCheck);
+          for (const r of results) if (r.created) log(`queued ${r.job.id} (${r.job.trigger.type}: ${r.job.trigger.detail ?? ''})`);
+        } catch (err) {
+          log(`trigger check failed: ${(err as Error).message}`);
+        }
+        lastCheck = now;
+        schedule();
+      };
+      const schedule = () => {
+        if (stopped) return;
+        const next = CronExpressionParser.parse(expression, { currentDate: new Date(clock.now()) }).next().getTime();
+        timer = setTimeout(() => void tick(), Math.max(50, next - clock.now()));
+        timer.unref?.();
+      };
+      schedule();
+      stops.push(async () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+      });
+    }
+    const work = { stop: async () => void (await Promise.all(stops.map((s) => s()))) };
+    running.push(work);
+    return work;
+  };
+
   return {
     app,
     config,
     gateway,
     pairStore,
     pairWriter,
+    jobStore,
+    jobQueue,
+    registry,
+    artifacts,
+    runner,
+    triggers,
     tasks,
     models,
+    pricing,
     generatedKeys,
+    startBackgroundWork,
     async close() {
+      for (const w of running) await w.stop();
       await pairWriter.close();
       await pairStore.close();
+      for (const c of closers) await c();
     },
   };
 }

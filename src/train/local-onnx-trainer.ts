@@ -1,0 +1,69 @@
+import { classificationInput } from '../adapters/onnx/onnx-student-model.js';
+import { writeStudentArtifacts } from '../adapters/onnx/student-artifacts.js';
+import { JobFailure } from '../core/distill/job-runner.js';
+import type { DatasetExample } from '../core/distill/dataset-builder.js';
+import type { ArtifactStore, OperationOptions, TrainedModel, Trainer, TrainRequest } from '../core/ports.js';
+import type { TrainingExample } from './train-student.js';
+import { trainStudentInWorker } from './train-student-in-worker.js';
+
+// Stage 2 on the local machine: trains the in-process classifier student on the teacher's labels
+// (and its soft distribution when the teacher gave logprobs) in a worker thread, exports it to
+// ONNX and writes it under models/<task>/<job>/ — the same path for the same job, so a retried
+// step overwrites its own half-finished output instead of leaving orphans.
+
+export const studentArtifactPathOf = (task: string, jobId: string) => `models/${task}/${jobId}`;
+
+function toTrainingExample(e: DatasetExample): TrainingExample {
+  return {
+    text: classificationInput(e.messages),
+    label: e.label ?? null,
+    ...(e.teacherDistribution ? { teacherDistribution: e.teacherDistribution } : {}),
+  };
+}
+
+export class LocalOnnxTrainer implements Trainer {
+  readonly kind = 'local-onnx';
+
+  constructor(private readonly options: { artifacts: ArtifactStore; now?: () => Date }) {}
+
+  async train(request: TrainRequest, options: OperationOptions & { onProgress?: (fraction: number, message?: string) => void } = {}): Promise<TrainedModel> {
+    const classification = request.task.classification;
+    if (!classification) {
+      throw new JobFailure(`Task '${request.task.name}' has no classification settings: the local ONNX trainer trains classifier students only.`, 'trainer_mismatch');
+    }
+    const result = await trainStudentInWorker(
+      {
+        labels: classification.labels,
+        train: request.train.map(toTrainingExample),
+        ...(request.validation.length ? { validation: request.validation.map(toTrainingExample) } : {}),
+      },
+      classification.student,
+      {
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+        onProgress: (p) => options.onProgress?.(p.fraction, `epoch ${p.epoch}/${p.epochs}: validation accuracy ${p.validationAccuracy.toFixed(3)}`),
+      },
+    );
+    const m = result.metrics;
+    const metrics = {
+      trainExamples: m.trainExamples,
+      validationExamples: m.validationExamples,
+      softLabelExamples: m.softLabelExamples,
+      validationAccuracy: m.validationAccuracy,
+      validationLoss: m.validationLoss,
+      trainLoss: m.trainLoss,
+      epochsRun: m.epochsRun,
+      trainingDurationInMs: m.durationInMs,
+    };
+    const artifactPath = studentArtifactPathOf(request.task.name, request.jobId);
+    await writeStudentArtifacts(this.options.artifacts, artifactPath, result.weights, {
+      task: request.task.name,
+      labelFormat: classification.labelFormat,
+      lineage: { jobId: request.jobId, datasetPath: request.datasetPath, teacherModel: request.teacherModel },
+      metrics,
+      hyperparameters: result.hyperparameters as unknown as Record<string, unknown>,
+      createdAt: (this.options.now?.() ?? new Date()).toISOString(),
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
+    return { kind: 'onnx', artifactPath, hyperparameters: result.hyperparameters as unknown as Record<string, unknown>, metrics };
+  }
+}
