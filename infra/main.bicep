@@ -50,8 +50,8 @@ param teacherAccountResourceGroup string = ''
 @description('Hex SHA-256 of the first Distillery API key (echo -n KEY | sha256sum). The key itself never reaches Azure.')
 param apiKeySha256 string = ''
 
-@description('Tenant of the first API key.')
-param apiKeyTenant string = 'default'
+@description('Tenant of the first API key. \'*\' is the operator tenant: it sees every tenant and may promote and roll back students.')
+param apiKeyTenant string = '*'
 
 @description('Comma-separated origins allowed by CORS; empty = CORS closed.')
 param corsOrigins string = ''
