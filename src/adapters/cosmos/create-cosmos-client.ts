@@ -1,5 +1,6 @@
 import { CosmosClient, type CosmosClientOptions } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
+import { DistilleryError } from '../../core/errors.js';
 
 // Builds a CosmosClient from either a connection string / key or an identity (the Functions
 // `…__accountEndpoint` style with DefaultAzureCredential). Endpoint discovery is off when asked
@@ -16,13 +17,13 @@ export function createCosmosClient(
 ): CosmosClient {
   const connectionPolicy = { enableEndpointDiscovery: options.enableEndpointDiscovery ?? true };
   if ('connectionString' in connection) {
-    return new CosmosClient({ ...parseConnectionString(connection.connectionString), connectionPolicy, ...options.extra });
+    return new CosmosClient({ ...parseCosmosConnectionString(connection.connectionString), connectionPolicy, ...options.extra });
   }
   if ('key' in connection) return new CosmosClient({ endpoint: connection.endpoint, key: connection.key, connectionPolicy, ...options.extra });
   return new CosmosClient({ endpoint: connection.endpoint, aadCredentials: connection.credential, connectionPolicy, ...options.extra });
 }
 
-function parseConnectionString(value: string): { endpoint: string; key: string } {
+export function parseCosmosConnectionString(value: string): { endpoint: string; key: string } {
   const parts = new Map(
     value
       .split(';')
@@ -34,6 +35,12 @@ function parseConnectionString(value: string): { endpoint: string; key: string }
   );
   const endpoint = parts.get('accountendpoint');
   const key = parts.get('accountkey');
-  if (!endpoint || !key) throw new Error('A Cosmos DB connection string needs AccountEndpoint and AccountKey.');
+  if (!endpoint || !key) {
+    throw new DistilleryError('A Cosmos DB connection string needs AccountEndpoint and AccountKey.', {
+      status: 500,
+      type: 'server_error',
+      code: 'invalid_configuration',
+    });
+  }
   return { endpoint, key };
 }
