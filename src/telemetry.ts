@@ -303,6 +303,8 @@ export interface SpanScope {
   setAttributes(attributes: TelemetryAttributes): void;
 }
 
+const NOOP_SCOPE: SpanScope = { setAttributes: () => undefined };
+
 /**
  * Runs `fn` inside a span (a child of the active one). A throw marks the span as an error with
  * `error.type` = the DistilleryError code (or the error's name) and rethrows; the message is not
@@ -310,6 +312,8 @@ export interface SpanScope {
  */
 export async function withSpan<T>(name: SpanName, attributes: TelemetryAttributes, fn: (span: SpanScope) => Promise<T> | T): Promise<T> {
   if (!SPAN_NAME.test(name)) throw invalid(`Invalid span name '${String(name).slice(0, 64)}'.`, 'invalid_span_name');
+  // Nothing records spans: skip the attribute guard and the span objects altogether.
+  if (!active || active.telemetry.mode === 'none') return fn(NOOP_SCOPE);
   const initial = sanitizeAttributes(attributes);
   let dropped = initial.dropped;
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes: initial.attributes }, async (span) => {
