@@ -13,6 +13,7 @@ import { createCosmosClient } from './adapters/cosmos/create-cosmos-client.js';
 import { FilePairSpool } from './adapters/local/file-pair-spool.js';
 import { FsArtifactStore } from './adapters/local/fs-artifact-store.js';
 import { RegistryStudentResolver } from './adapters/onnx/registry-student-resolver.js';
+import { OnnxSessionCache } from './adapters/onnx/onnx-session-cache.js';
 import { OnnxStudentModel } from './adapters/onnx/onnx-student-model.js';
 import { readStudentArtifacts } from './adapters/onnx/student-artifacts.js';
 import { createOpenAIModel } from './adapters/openai/create-openai-model.js';
@@ -235,7 +236,8 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     }
     const a = await readStudentArtifacts(artifacts, version.artifactPath ?? '');
     if (!a) throw new DistilleryError(`Artifacts of ${version.id} are missing.`, { status: 500, type: 'server_error', code: 'artifact_missing' });
-    return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar });
+    // Its own session cache: releasing an evaluated model never touches the sessions serving traffic.
+    return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar, sessionCache: new OnnxSessionCache() });
   };
 
   const tasks = createTaskCatalog(document.tasks);

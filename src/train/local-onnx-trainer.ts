@@ -44,16 +44,19 @@ export class LocalOnnxTrainer implements Trainer {
       },
     );
     const m = result.metrics;
-    const metrics = {
-      trainExamples: m.trainExamples,
-      validationExamples: m.validationExamples,
-      softLabelExamples: m.softLabelExamples,
-      validationAccuracy: m.validationAccuracy,
-      validationLoss: m.validationLoss,
-      trainLoss: m.trainLoss,
-      epochsRun: m.epochsRun,
-      trainingDurationInMs: m.durationInMs,
-    };
+    // Without a validation set its metrics are NaN: registries store finite numbers only.
+    const metrics = Object.fromEntries(
+      Object.entries({
+        trainExamples: m.trainExamples,
+        validationExamples: m.validationExamples,
+        softLabelExamples: m.softLabelExamples,
+        validationAccuracy: m.validationAccuracy,
+        validationLoss: m.validationLoss,
+        trainLoss: m.trainLoss,
+        epochsRun: m.epochsRun,
+        trainingDurationInMs: m.durationInMs,
+      }).filter(([, v]) => Number.isFinite(v)),
+    );
     const artifactPath = studentArtifactPathOf(request.task.name, request.jobId);
     await writeStudentArtifacts(this.options.artifacts, artifactPath, result.weights, {
       task: request.task.name,

@@ -290,9 +290,14 @@ export class JobRunner {
     const promoted = await this.deps.registry.getPromoted(job.task);
     const current = promoted && promoted.version !== version.version ? await this.deps.loadStudent(promoted) : undefined;
     const gate = task.config.distill.gate;
-    const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate });
-    const decision = decidePromotion(evaluation, gate);
-    return { evaluation, decision, version };
+    try {
+      const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate });
+      const decision = decidePromotion(evaluation, gate);
+      return { evaluation, decision, version };
+    } finally {
+      // In-process models hold an inference session; evaluation copies must not linger.
+      for (const m of [candidate, current]) await (m as { release?: () => Promise<void> } | undefined)?.release?.();
+    }
   }
 }
 
