@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { trace } from '@opentelemetry/api';
 import { DataPointType, MetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistilleryError } from '../../src/core/errors.js';
 import {
