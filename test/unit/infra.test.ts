@@ -489,6 +489,38 @@ describe('Function App', () => {
     expect(appSettings.has('FUNCTIONS_EXTENSION_VERSION')).toBe(false);
   });
 
+  it('sets every app setting the function triggers name (%SETTING% expressions, connection prefixes)', () => {
+    const dir = path.join(ROOT, 'functions');
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => [f, readFileSync(path.join(dir, f), 'utf8')] as const);
+    expect(sources.length).toBeGreaterThan(0);
+    for (const [file, source] of sources) {
+      for (const [, name] of source.matchAll(/'%(\w+)%'/g)) expect(appSettings.has(name!), `${file}: %${name}%`).toBe(true);
+      for (const [, prefix] of source.matchAll(/connection:\s*'(\w+)'/g)) {
+        const identityKeys = [...appSettings.keys()].filter((k) => k.startsWith(`${prefix}__`));
+        expect(identityKeys, `${file}: connection '${prefix}'`).toEqual(expect.arrayContaining([`${prefix}__credential`, `${prefix}__clientId`]));
+        expect(identityKeys.length, `${file}: connection '${prefix}' needs its endpoint`).toBeGreaterThanOrEqual(3);
+      }
+    }
+  });
+
+  it('the code reads the environment only through settingsSchema', () => {
+    // A direct process.env.X read would be a setting this test cannot see; only whole-environment
+    // hand-offs to loadConfig are allowed.
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.name.endsWith('.ts')) {
+          for (const m of readFileSync(full, 'utf8').matchAll(/process\.env(\.\w+|\[[^\]]+\])/g)) offenders.push(`${path.relative(ROOT, full)}: ${m[0]}`);
+        }
+      }
+    };
+    walk(path.join(ROOT, 'src'));
+    walk(path.join(ROOT, 'functions'));
+    expect(offenders).toEqual([]);
+  });
+
   it('connects to every service with the managed identity, never a connection string', () => {
     for (const prefix of ['CosmosDb', 'ServiceBusConnection', 'ArtifactStorage', 'AzureWebJobsStorage']) {
       expect(literal(appSettings.get(`${prefix}__credential`)), prefix).toBe('managedidentity');
