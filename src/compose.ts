@@ -24,6 +24,7 @@ import { SqliteModelRegistry } from './adapters/sqlite/sqlite-model-registry.js'
 import { SqlitePairStore } from './adapters/sqlite/sqlite-pair-store.js';
 import type { Config } from './config.js';
 import { DistillTriggers } from './core/distill/distill-triggers.js';
+import { createJobMessageDispatcher, dispatchReceived, type JobMessageDispatcher, type JobMessageHandler } from './core/distill/job-messages.js';
 import { JobRunner, type JobRunnerDeps } from './core/distill/job-runner.js';
 import { DistilleryError } from './core/errors.js';
 import { DEFAULT_PRICING, parsePricing, priceCall, type Pricing } from './core/eval/pricing.js';
@@ -78,6 +79,8 @@ export interface Distillery {
   registry: ModelRegistry;
   artifacts: ArtifactStore;
   runner: JobRunner;
+  /** Handles one jobs-queue message body, whichever host received it. */
+  dispatchJobMessage: JobMessageDispatcher;
   triggers: DistillTriggers;
   tasks: TaskCatalog;
   models: ModelResolver;
@@ -280,6 +283,8 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     ...(options.afterJobStep ? { afterStep: options.afterJobStep } : {}),
     log,
   });
+  const messageHandlers: Record<string, JobMessageHandler> = {};
+  const dispatchJobMessage = createJobMessageDispatcher(runner, messageHandlers);
   const triggers = new DistillTriggers({
     jobs: jobStore,
     pairs: pairStore,
@@ -330,9 +335,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   const startBackgroundWork = (opts: { worker?: boolean; scheduler?: boolean } = {}): BackgroundWork => {
     const stops: (() => Promise<void>)[] = [];
     if (opts.worker ?? true) {
-      const sub = jobQueue.subscribe(async (message, o) => {
-        await runner.run(message.body.jobId, { task: message.body.task, ...(o.abortSignal ? { abortSignal: o.abortSignal } : {}) });
-      });
+      const sub = jobQueue.subscribe(dispatchReceived(dispatchJobMessage), { maxConcurrentCalls: 2 });
       stops.push(() => sub.close());
     }
     if (opts.scheduler ?? true) {
@@ -379,6 +382,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     registry,
     artifacts,
     runner,
+    dispatchJobMessage,
     triggers,
     tasks,
     models,
