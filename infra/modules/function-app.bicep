@@ -109,6 +109,19 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   properties: { allow: false }
 }
 
+// The first API key, stored hashed (the key itself never reaches Azure); more keys can be added to
+// the app setting later.
+var firstApiKey = [
+  {
+    tenant: apiKeyTenant
+    scopes: [
+      'chat'
+      'admin'
+    ]
+    sha256: toLower(apiKeySha256)
+  }
+]
+
 // Read by the Functions host (and by libraries), not by settingsSchema.
 var hostSettings = {
   AzureWebJobsStorage__accountName: storageAccountName
@@ -129,7 +142,7 @@ var distillerySettings = {
   // Outbox of pair records while Cosmos DB is unreachable. Instance-local on Flex: it survives a
   // store outage, not the recycling of the instance.
   DISTILLERY_SPOOL_DIR: '/tmp/distillery/pair-spool'
-  DISTILLERY_API_KEYS: empty(apiKeySha256) ? '' : string([{ tenant: apiKeyTenant, scopes: ['chat', 'admin'], sha256: toLower(apiKeySha256) }])
+  DISTILLERY_API_KEYS: empty(apiKeySha256) ? '' : string(firstApiKey)
   DISTILLERY_MAX_BODY_BYTES: string(maxBodyBytes)
   DISTILLERY_CORS_ORIGINS: corsOrigins
   DISTILLERY_STORE: 'cosmos'
@@ -158,9 +171,7 @@ var distillerySettings = {
 }
 
 // Only with a key: a Key Vault reference, never the key itself.
-var teacherKeySettings = empty(teacherApiKeySecretUri)
-  ? {}
-  : { DISTILLERY_TEACHER_API_KEY: '@Microsoft.KeyVault(SecretUri=${teacherApiKeySecretUri})' }
+var teacherKeySettings = empty(teacherApiKeySecretUri) ? {} : { DISTILLERY_TEACHER_API_KEY: '@Microsoft.KeyVault(SecretUri=${teacherApiKeySecretUri})' }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site

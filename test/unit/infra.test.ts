@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containerDefinitions, defaultContainerNames } from '../../src/adapters/cosmos/cosmos-containers.js';
-import { DEFAULT_DOCUMENT_PATH, settingsSchema } from '../../src/config.js';
+import { DEFAULT_DOCUMENT_PATH, loadConfig, settingsSchema } from '../../src/config.js';
 
 // No Bicep compiler can be installed here, so this test reads infra/ with a small purpose-built
 // reader of the Bicep text (declarations, object and array literals, for-loops, conditions; any
@@ -536,6 +536,101 @@ describe('Function App', () => {
     expect(passedInMain('api', 'cosmosEndpoint')).toBe('cosmos.outputs.endpoint');
     expect(passedInMain('api', 'serviceBusNamespace')).toBe('serviceBus.outputs.fullyQualifiedNamespace');
     expect(passedInMain('api', 'storageBlobEndpoint')).toBe('storage.outputs.blobEndpoint');
+  });
+
+  // A small evaluator for the expression forms the app settings use (literals, interpolation,
+  // parameters, vars, string(), toLower(), empty() ? : ), so the settings Azure would get can be
+  // fed to the real loadConfig.
+  function evaluate(node: BNode, scope: Record<string, unknown>): unknown {
+    const b = body(node)!;
+    if (b.kind === 'object') return Object.fromEntries([...b.entries].map(([k, v]) => [k, evaluate(v, scope)]));
+    if (b.kind === 'array') return b.items.map((i) => evaluate(i, scope));
+    if (b.kind !== 'expr') throw new Error(`cannot evaluate ${b.text}`);
+    return evaluateText(b.text.trim(), scope);
+  }
+  function evaluateText(expr: string, scope: Record<string, unknown>): unknown {
+    const ternary = /^empty\((\w+)\) \? (.+?) : (.+)$/.exec(expr);
+    if (ternary) return evaluateText(isEmpty(lookup(ternary[1]!, scope)) ? ternary[2]! : ternary[3]!, scope);
+    const call = /^(string|toLower)\((\w+)\)$/.exec(expr);
+    if (call) {
+      const v = lookup(call[2]!, scope);
+      return call[1] === 'toLower' ? String(v).toLowerCase() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }
+    if (/^'.*'$/.test(expr)) return unquote(expr).replace(/\$\{(\w+)\}/g, (_, name: string) => String(lookup(name, scope)));
+    if (/^-?\d+$/.test(expr)) return Number(expr);
+    if (/^\w+$/.test(expr)) return lookup(expr, scope);
+    throw new Error(`unsupported expression: ${expr}`);
+  }
+  const isEmpty = (v: unknown) => v === '' || v === undefined || (Array.isArray(v) && v.length === 0);
+  function lookup(name: string, scope: Record<string, unknown>): unknown {
+    if (name in scope) return scope[name];
+    const v = functionApp.decls.find((d) => d.kind === 'var' && d.name === name);
+    if (v?.value) return evaluate(v.value, scope);
+    throw new Error(`no value for ${name}`);
+  }
+
+  /** The app settings Azure would get: main.bicep defaults, plus `overrides`, plus sample resource outputs. */
+  function deployedEnvironment(overrides: Record<string, unknown> = {}): Record<string, string> {
+    const outputs: Record<string, unknown> = {
+      'identity.outputs.clientId': '6a1f0c52-3f4e-4b8e-9d51-2b1c9a7e0d11',
+      'identity.outputs.id': '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x',
+      'cosmos.outputs.endpoint': 'https://cosmos-x.documents.azure.com:443/',
+      'serviceBus.outputs.fullyQualifiedNamespace': 'sb-x.servicebus.windows.net',
+      'storage.outputs.blobEndpoint': 'https://stx.blob.core.windows.net/',
+      'storage.outputs.name': 'stx',
+      'storage.outputs.deploymentContainerName': 'app-package-x',
+      'monitoring.outputs.applicationInsightsConnectionString': 'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://swedencentral-0.in.applicationinsights.azure.com/',
+    };
+    const mainValues: Record<string, unknown> = { resourceToken: 'x' };
+    for (const p of params(main)) mainValues[p.name] = paramDefault(main, p.name);
+    Object.assign(mainValues, overrides);
+    const scope: Record<string, unknown> = {};
+    for (const p of params(functionApp)) {
+      const passed = passedInMain('api', p.name);
+      if (passed === undefined) continue;
+      if (passed in outputs) scope[p.name] = outputs[passed];
+      else if (passed in mainValues) scope[p.name] = mainValues[passed];
+      else if (/^empty\(teacherApiKey\)/.test(passed)) scope[p.name] = isEmpty(mainValues.teacherApiKey) ? '' : 'https://kv-x.vault.azure.net/secrets/teacher-api-key';
+      else if (/^'/.test(passed)) scope[p.name] = evaluateText(passed, mainValues);
+      else if (/^union\(tags/.test(passed)) scope[p.name] = {};
+      else throw new Error(`cannot resolve ${p.name} = ${passed}`);
+    }
+    return Object.fromEntries([...appSettings].filter(([k]) => !conditionalSettings.has(k) || !isEmpty(mainValues.teacherApiKey)).map(([k, v]) => [k, String(evaluate(v, scope))]));
+  }
+
+  it('the settings Azure gets load with the real loadConfig', () => {
+    const sha256 = 'ab'.repeat(32);
+    // The document stands in for data/distillery.config.json, which ships with the code.
+    const document = { DISTILLERY_CONFIG_JSON: JSON.stringify({ models: {}, tasks: [] }) };
+    const plain = loadConfig({ ...deployedEnvironment({ apiKeySha256: sha256.toUpperCase() }), ...document });
+    expect(plain.settings).toMatchObject({
+      DISTILLERY_STORE: 'cosmos',
+      DISTILLERY_QUEUE: 'servicebus',
+      DISTILLERY_ARTIFACTS: 'blob',
+      CosmosDb__accountEndpoint: 'https://cosmos-x.documents.azure.com:443/',
+      CosmosDb__credential: 'managedidentity',
+      ServiceBusConnection__fullyQualifiedNamespace: 'sb-x.servicebus.windows.net',
+      ArtifactStorage__blobServiceUri: 'https://stx.blob.core.windows.net/',
+      DISTILLERY_JOBS_QUEUE: 'distill-jobs',
+      DISTILLERY_JOB_MAX_DELIVERIES: 5,
+      DISTILLERY_PAIR_TTL_SECONDS: -1,
+    });
+    expect(plain.apiKeys).toEqual([{ tenant: '*', scopes: ['chat', 'admin'], sha256 }]);
+    expect(plain.document.models.teacher).toBeUndefined();
+
+    const teacher = loadConfig({
+      ...deployedEnvironment({ teacherProvider: 'azure-openai', teacherEndpoint: 'https://aoai-x.openai.azure.com/', teacherDeployment: 'gpt-4o' }),
+      ...document,
+    });
+    expect(teacher.document.models.teacher).toMatchObject({ provider: 'azure-openai', endpoint: 'https://aoai-x.openai.azure.com/', deployment: 'gpt-4o', auth: 'entra' });
+    const foundry = loadConfig({
+      ...deployedEnvironment({ teacherProvider: 'openai', teacherBaseUrl: 'https://ai-x.services.ai.azure.com/models', teacherDeployment: 'DeepSeek-V3' }),
+      ...document,
+    });
+    expect(foundry.document.models.teacher).toMatchObject({ provider: 'openai', baseURL: 'https://ai-x.services.ai.azure.com/models', model: 'DeepSeek-V3', auth: 'entra' });
+    const keyed = deployedEnvironment({ teacherApiKey: 'not-a-real-key' });
+    expect(keyed.DISTILLERY_TEACHER_API_KEY).toBe('@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/teacher-api-key)');
+    expect(Object.values(keyed).join('\n')).not.toContain('not-a-real-key');
   });
 
   it('selects the Azure adapters with values the schema accepts', () => {
