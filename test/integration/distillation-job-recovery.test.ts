@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDistillery, type Distillery } from '../../src/compose.js';
+import { loadConfig } from '../../src/config.js';
+import type { JobRecord, JobState, TrainedModel, Trainer, TrainRequest } from '../../src/core/ports.js';
+import type { PairRecord } from '../../src/core/pairs/pair-record.js';
+import { LocalOnnxTrainer } from '../../src/train/local-onnx-trainer.js';
+import { clincSubset } from '../fixtures/clinc150.js';
+
+// Jobs survive workers dying between steps, run exactly once, and a candidate that fails the
+// gate never replaces the serving student. Pairs are seeded straight into the store (stage 1 is
+// tested elsewhere); the teacher is never called here.
+
+const data = clincSubset(['banking']);
+let dir: string;
+let d: Distillery;
+let crashAfter: JobState | undefined;
+let sabotage = false;
+
+/** Trains on shuffled labels when `sabotage` is set: a deliberately bad candidate. */
+class SometimesBadTrainer implements Trainer {
+  readonly kind = 'local-onnx';
+  constructor(private readonly inner: LocalOnnxTrainer) {}
+  train(request: TrainRequest, options?: Parameters<Trainer['train']>[1]): Promise<TrainedModel> {
+    if (!sabotage) return this.inner.train(request, options);
+    const labels = request.train.map((e) => e.label);
+    const shuffled = request.train.map((e, i) => ({ ...e, label: labels[(i * 7 + 3) % labels.length] }));
+    return this.inner.train({ ...request, train: shuffled }, options);
+  }
+}
+
+function pair(i: number, text: string, label: string): PairRecord {
+  return {
+    id: `seed-${i}`,
+    task: 'intents',
+    tenant: 't',
+    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+    request: { messages: [{ role: 'user', content: text }], params: {} },
+    servedArm: 'teacher',
+    reason: 'seed',
+    policy: 'pinned',
+    teacher: { model: 'teacher', text: label, latencyInMs: 100, role: 'served', finishReason: 'stop' },
+    labels: { teacher: label, usableForTraining: true },
+    source: { kind: 'traffic' },
+  };
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'distillery-recovery-'));
+  crashAfter = undefined;
+  sabotage = false;
+  const config = loadConfig({
+    DISTILLERY_DATA_DIR: dir,
+    DISTILLERY_CONFIG_JSON: JSON.stringify({
+      models: { teacher: { baseURL: 'http://127.0.0.1:9/v1', auth: 'none' } },
+      tasks: [
+        {
+          name: 'intents',
+          teacher: 'teacher',
+          student: { source: 'registry' },
+          classification: { labels: data.labels, student: { epochs: 6 } },
+          routing: { policy: { type: 'pinned', arm: 'student' } },
+          distill: { threshold: null, dataset: { minExamples: 100 }, gate: { minAgreement: 0.8, minTestExamples: 50 } },
+        },
+      ],
+    }),
+  });
+  // The real trainer, behind a wrapper that can sabotage a run.
+  const probe = await createDistillery(config);
+  const trainer = new SometimesBadTrainer(new LocalOnnxTrainer({ artifacts: probe.artifacts }));
+  await probe.close();
+  d = await createDistillery(config, {
+    trainers: { 'local-onnx': trainer },
+    afterJobStep: (job, step) => {
+      if (step === crashAfter) {
+        crashAfter = undefined;
+        throw new Error(`worker died after ${step} (job now ${job.state})`);
+      }
+    },
+  });
+  await d.pairStore.upsertMany([...data.train, ...data.val].map((r, i) => pair(i, r.text, r.label)));
+});
+
+afterEach(async () => {
+  await d.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function versions() {
+  const out = [];
+  for await (const v of d.registry.list('intents')) out.push(v);
+  return out;
+}
+
+describe('job recovery', () => {
+  for (const step of ['queued', 'building_dataset', 'training', 'evaluating'] as const) {
+    it(`a worker dying after '${step}' leaves a job that completes exactly once`, async () => {
+      const { job } = await d.triggers.request('intents', { type: 'manual' });
+      crashAfter = step;
+      await expect(d.runner.run(job.id)).rejects.toThrow(/worker died/);
+      const midway = (await d.jobStore.get(job.id))!;
+      expect(midway.state).not.toBe('failed');
+      // Redelivery: the same message runs the job again; then a duplicate delivery is a no-op.
+      const done = (await d.runner.run(job.id)) as JobRecord;
+      expect(done.state).toBe('succeeded');
+      expect(done.outcome).toBe('promoted');
+      const again = (await d.runner.run(job.id)) as JobRecord;
+      expect(again.updatedAt).toBe(done.updatedAt);
+      const vs = await versions();
+      expect(vs).toHaveLength(1);
+      expect(vs[0]).toMatchObject({ version: 1, state: 'promoted', lineage: { jobId: job.id } });
+      expect(done.log.filter((l) => l.message.startsWith('promoted')).length).toBe(1);
+    }, 60_000);
+  }
+
+  it('two workers racing for one job: exactly one advances each step', async () => {
+    const { job } = await d.triggers.request('intents', { type: 'manual' });
+    const results = await Promise.all([d.runner.run(job.id), d.runner.run(job.id)]);
+    const final = (await d.jobStore.get(job.id))!;
+    expect(final.state).toBe('succeeded');
+    expect(results.every((r) => r !== undefined)).toBe(true);
+    expect(await versions()).toHaveLength(1);
+  }, 60_000);
+
+  it('a second trigger while a job is active is recorded, not queued twice', async () => {
+    const first = await d.triggers.request('intents', { type: 'manual' });
+    const second = await d.triggers.request('intents', { type: 'threshold', detail: '5000 new pairs' });
+    expect(first.created).toBe(true);
+    expect(second.created).toBe(false);
+    expect(second.job.id).toBe(first.job.id);
+    expect(second.job.log.at(-1)!.message).toMatch(/threshold trigger recorded while this job runs/);
+    let jobs = 0;
+    for await (const _ of d.jobStore.list({ task: 'intents' })) jobs++;
+    expect(jobs).toBe(1);
+  });
+
+  it('a gate that rejects a bad candidate keeps the current student serving', async () => {
+    const good = await d.triggers.request('intents', { type: 'manual' });
+    expect((await d.runner.run(good.job.id))?.outcome).toBe('promoted');
+    sabotage = true;
+    const bad = await d.triggers.request('intents', { type: 'manual' });
+    const rejected = (await d.runner.run(bad.job.id))!;
+    expect(rejected.state).toBe('succeeded');
+    expect(rejected.outcome).toBe('rejected');
+    const reasons = (rejected.steps.gate as { reasons: string[] }).reasons.join(' ');
+    expect(reasons).toMatch(/agreement with teacher 0\.\d+ < 0\.8/);
+    expect(reasons).toMatch(/not shown non-inferior/);
+    const promoted = await d.registry.getPromoted('intents');
+    expect(promoted?.version).toBe(1);
+    expect((await d.registry.get('intents', 2))?.state).toBe('candidate');
+    // And the router still serves version 1.
+    const student = await d.models.student(d.tasks.get('intents')!.config);
+    expect(student?.id).toBe('intents@1');
+  }, 90_000);
+});
