@@ -5,8 +5,9 @@ import { corpusBleu, sentenceBleu } from '../../src/core/eval/bleu.js';
 import { corpusChrf, sentenceChrf } from '../../src/core/eval/chrf.js';
 import { formatFixed } from '../../src/core/eval/format-number.js';
 import { PorterStemmer, type PorterMode } from '../../src/core/eval/porter-stemmer.js';
-import { lcsIndices, rougeTokenize, scoreRouge, summaryLevelLcs, unionLcs, type RougeType } from '../../src/core/eval/rouge.js';
+import { lcsIndices, lcsLength, rougeTokenize, scoreRouge, summaryLevelLcs, unionLcs, type RougeType } from '../../src/core/eval/rouge.js';
 import { tokenize13a } from '../../src/core/eval/tokenizer-13a.js';
+import { createRandom } from '../../src/core/eval/random.js';
 
 const vectors = JSON.parse(readFileSync('data/metric-vectors/published-examples.json', 'utf8'));
 const rouge155 = JSON.parse(readFileSync('data/metric-vectors/rouge-155-cases.json', 'utf8'));
@@ -76,6 +77,17 @@ describe('BLEU (sacreBLEU conformance)', () => {
     expect(bleu.refLen).toBe(3);
   });
 
+  it('falls back to string keys for vocabularies too large to pack, with the same result', () => {
+    const words = Array.from({ length: 7500 }, (_, i) => `w${i}`);
+    const text = words.join(' ');
+    const altered = words.map((w, i) => (i % 10 === 0 ? 'x' : w)).join(' ');
+    const big = corpusBleu([altered], [[text]]);
+    expect(big.counts[0]).toBe(7500 - 750);
+    // 13a leaves these tokens alone, so the unigram matches are the unchanged words.
+    expect(big.totals[0]).toBe(7500);
+    expect(corpusBleu([text], [[text]]).score).toBeCloseTo(100, 10);
+  });
+
   it('rejects malformed input with a typed error', () => {
     expect(() => corpusBleu(['a'], [['a', 'b']])).toThrow(DistilleryError);
     expect(() => corpusBleu(['a'], [])).toThrow(DistilleryError);
@@ -107,6 +119,22 @@ describe('chrF (sacreBLEU conformance)', () => {
     const eps = 1e-16;
     const epsExpected = (100 * (f(1, 2 / 3) + f(1, 1 / 2) + 4 * f(eps, 0) + 4 * eps - 4 * f(eps, 0))) / 6;
     expect(sentenceChrf('ab', ['abc'], { epsSmoothing: true }).score).toBeCloseTo(epsExpected, 10);
+  });
+
+  it('falls back to string n-grams for alphabets too large to pack, with the same result', () => {
+    const chars = Array.from({ length: 600 }, (_, i) => String.fromCharCode(0x4e00 + i)).join('');
+    expect(sentenceChrf(chars, [chars]).score).toBeCloseTo(100, 10);
+    const half = chars.slice(0, 300);
+    // Order 1: P = 1, R = 1/2 at every order n (300 − n + 1 of 600 − n + 1 n-grams, all matched).
+    let P = 0;
+    let R = 0;
+    for (let n = 1; n <= 6; n++) {
+      P += 1;
+      R += (300 - n + 1) / (600 - n + 1);
+    }
+    P /= 6;
+    R /= 6;
+    expect(sentenceChrf(half, [chars]).score).toBeCloseTo((100 * 5 * P * R) / (4 * P + R), 10);
   });
 
   it('word n-grams peel punctuation like sacreBLEU', () => {
@@ -175,6 +203,17 @@ describe('ROUGE (rouge-score conformance)', () => {
     expect(rougeTokenize("The Dog's running-fast, isn't it?")).toEqual(['the', 'dog', 's', 'running', 'fast', 'isn', 't', 'it']);
     expect(rougeTokenize('The cats were running quickly', true)).toEqual(['the', 'cat', 'were', 'run', 'quickli']);
     expect(rougeTokenize('ties dies', true)).toEqual(['tie', 'die']);
+  });
+
+  it('bit-parallel LCS equals the dynamic-programming LCS on random sequences across word boundaries', () => {
+    const random = createRandom(99);
+    for (let trial = 0; trial < 300; trial++) {
+      const alphabet = 2 + Math.floor(random() * 6);
+      const seq = () => Array.from({ length: Math.floor(random() * 140) }, () => String(Math.floor(random() * alphabet)));
+      const a = seq();
+      const b = seq();
+      expect(lcsLength(a, b)).toBe(lcsIndices(a, b).length);
+    }
   });
 
   it('rejects unknown ROUGE types with a typed error', () => {
