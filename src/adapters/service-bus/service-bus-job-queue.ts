@@ -38,6 +38,8 @@ export type ServiceBusJobQueueOptions = ServiceBusConnection & {
   maxAutoLockRenewalDurationInMs?: number;
   /** How long close() waits for running handlers before leaving their messages to the broker. */
   closeTimeoutInMs?: number;
+  /** Receives connection and link errors (the SDK retries them); for logging. */
+  onError?: (error: unknown) => void;
 };
 
 const queueError = (what: string, err: unknown) =>
@@ -58,6 +60,7 @@ export class ServiceBusJobQueue implements JobQueue {
   readonly #maxDeliveryCount: number;
   readonly #lockRenewalInMs: number;
   readonly #closeTimeoutInMs: number;
+  readonly #onError: (error: unknown) => void;
   #sender: ServiceBusSender | undefined;
   readonly #subscriptions = new Set<{ close(): Promise<void> }>();
   #closed = false;
@@ -78,6 +81,7 @@ export class ServiceBusJobQueue implements JobQueue {
     this.#maxDeliveryCount = Math.max(1, Math.floor(options.maxDeliveryCount ?? 5));
     this.#lockRenewalInMs = options.maxAutoLockRenewalDurationInMs ?? 60 * 60_000;
     this.#closeTimeoutInMs = Math.max(0, options.closeTimeoutInMs ?? 10_000);
+    this.#onError = options.onError ?? (() => {});
   }
 
   async send(message: JobMessage, options?: JobQueueSendOptions): Promise<void> {
@@ -145,8 +149,14 @@ export class ServiceBusJobQueue implements JobQueue {
           inFlight.add(task);
           return task;
         },
-        // Connection and link errors are retried by the SDK; nothing to do per error here.
-        processError: async () => {},
+        // Connection and link errors are retried by the SDK; they are only reported.
+        processError: async (args) => {
+          try {
+            this.#onError(args.error);
+          } catch {
+            // a failing logger must not stop the receive loop
+          }
+        },
       },
       { autoCompleteMessages: false, maxConcurrentCalls },
     );
