@@ -110,5 +110,17 @@ describe('continuous distillation on embedded defaults', () => {
     expect(byStudent.length / after.length).toBeGreaterThan(0.6);
     expect(studentAgreement).toBeGreaterThanOrEqual(0.9);
     expect(overall).toBeGreaterThanOrEqual(0.9);
+
+    // A prompt the student cannot place is escalated by the cascade to the teacher.
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.chatA}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'support-intents', messages: [{ role: 'user', content: 'zxqv plorf wub' }] }),
+    });
+    expect(res.headers.get('x-distillery-arm')).toBe('teacher');
+    expect(res.headers.get('x-distillery-reason')).toMatch(/escalated: confidence 0\.\d+ < 0\.4/);
+    // A confident one is answered in-process by the ONNX student, with its label as the content.
+    const confident = byStudent[0]!;
+    expect(data.labels).toContain(confident.answer);
   }, 180_000);
 });
