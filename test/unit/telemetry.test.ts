@@ -11,9 +11,16 @@ import { DataPointType, MetricReader, type HistogramMetricData, type MetricData 
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createOpenAIModel } from '../../src/adapters/openai/create-openai-model.js';
+import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
+import { modelSettingsSchema } from '../../src/config.js';
 import { DistilleryError } from '../../src/core/errors.js';
+import type { PairRecord } from '../../src/core/pairs/pair-record.js';
+import { startFakeOpenAIServer, type FakeOpenAIServer } from '../fixtures/fake-openai-server.js';
 import {
   parseAuthenticationString,
+  traceChatModel,
+  tracePairStore,
   recordAgreement,
   recordRequest,
   sanitizeAttributes,
@@ -328,5 +335,104 @@ describe('telemetry with Application Insights', () => {
     expect(all).toContain('distillery.requests');
     expect(all).toContain('distillery.agreement');
     expect(all).not.toContain('4111');
+  });
+});
+
+describe('port wrappers', () => {
+  let fake: FakeOpenAIServer | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('traceChatModel makes teacher/student spans over a real OpenAI-compatible server, without the text', async () => {
+    // The fake server echoes the prompt back: the completion carries the prompt text too.
+    fake = await startFakeOpenAIServer({ model: 'gpt-4o', answer: (req) => ({ text: `echo: ${req.body.messages.at(-1).content}`, promptTokens: 12, completionTokens: 9 }) });
+    const model = createOpenAIModel('gpt-4o', modelSettingsSchema.parse({ provider: 'openai', baseURL: fake.baseURL, auth: 'none' }), { env: {} });
+    const exporter = new InMemorySpanExporter();
+    running = await startTelemetry({}, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const teacher = traceChatModel(model, 'teacher');
+    expect(teacher.id).toBe('gpt-4o');
+
+    const result = await withSpan('distillery.request', { 'distillery.task': 'support' }, () =>
+      teacher.generate({ messages: [{ role: 'user', content: PROMPT }] }),
+    );
+    expect(result.text).toBe(`echo: ${PROMPT}`);
+    let streamed = '';
+    for await (const event of teacher.stream({ messages: [{ role: 'user', content: PROMPT }] })) if (event.type === 'delta') streamed += event.text;
+    expect(streamed).toBe(`echo: ${PROMPT}`);
+
+    const [generateSpan, requestSpan, streamSpan] = exporter.getFinishedSpans();
+    expect(generateSpan!.name).toBe('distillery.teacher');
+    expect(generateSpan!.parentSpanContext?.spanId).toBe(requestSpan!.spanContext().spanId);
+    expect(generateSpan!.attributes).toMatchObject({
+      'distillery.arm': 'teacher',
+      'distillery.model': 'gpt-4o',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.response.model': 'gpt-4o',
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 9,
+      'gen_ai.response.finish_reasons': ['stop'],
+    });
+    expect(streamSpan!.name).toBe('distillery.teacher');
+    expect(streamSpan!.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+    expect(streamSpan!.status.code).toBe(1);
+    expect(serialize(exporter.getFinishedSpans())).not.toContain('4111');
+  });
+
+  it('a failed or abandoned stream still ends its span', async () => {
+    fake = await startFakeOpenAIServer({ streamChunkSize: 4, fault: (_req, i) => (i === 1 ? { kind: 'status', status: 400, message: PROMPT } : undefined) });
+    const model = createOpenAIModel('phi-4-mini', modelSettingsSchema.parse({ provider: 'openai', baseURL: fake.baseURL, auth: 'none', maxRetries: 0 }), { env: {} });
+    const exporter = new InMemorySpanExporter();
+    running = await startTelemetry({}, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const student = traceChatModel(model, 'student');
+    for await (const event of student.stream({ messages: [{ role: 'user', content: 'a fairly long question to stream back' }] })) {
+      if (event.type === 'delta') break; // the client went away after the first chunk
+    }
+    await expect(async () => {
+      for await (const _ of student.stream({ messages: [{ role: 'user', content: PROMPT }] })) void _;
+    }).rejects.toBeInstanceOf(DistilleryError);
+    const [abandoned, failed] = exporter.getFinishedSpans();
+    expect(abandoned!.name).toBe('distillery.student');
+    expect(abandoned!.ended).toBe(true);
+    expect(failed!.status.code).toBe(2);
+    expect(failed!.attributes['error.type']).toMatch(/^[\w.]+$/);
+    expect(serialize(exporter.getFinishedSpans())).not.toContain('4111');
+  });
+
+  it('tracePairStore makes a span per write and leaves the real store working', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'distillery-telemetry-'));
+    const store = tracePairStore(new SqlitePairStore({ path: path.join(dir, 'pairs.db') }));
+    const exporter = new InMemorySpanExporter();
+    running = await startTelemetry({}, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const pair = (id: string): PairRecord => ({
+      id,
+      task: 'support',
+      tenant: 'acme',
+      createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, Number(id.slice(1)))).toISOString(),
+      request: { messages: [{ role: 'user', content: PROMPT }], params: {} },
+      servedArm: 'teacher',
+      reason: 'pinned',
+      policy: 'pinned',
+      teacher: { model: 'gpt-4o', text: `echo: ${PROMPT}`, latencyInMs: 5, role: 'served' },
+      source: { kind: 'traffic' },
+    });
+    await store.upsert(pair('p1'));
+    await store.upsertMany([pair('p2'), pair('p3')]);
+    await store.flush();
+    expect((await store.get('support', 'acme', 'p2'))?.request.messages[0]?.content).toBe(PROMPT);
+    expect(await store.getCounter('support')).toBe(3);
+    await store.close();
+
+    const writes = exporter.getFinishedSpans().filter((s) => s.name === 'distillery.store.write');
+    expect(writes.map((s) => [s.attributes['distillery.store.operation'], s.attributes['distillery.records']])).toEqual([
+      ['upsert', 1],
+      ['upsertMany', 2],
+    ]);
+    expect(writes.every((s) => s.attributes['distillery.task'] === 'support' && s.attributes['distillery.store'] === 'pairs')).toBe(true);
+    expect(serialize(exporter.getFinishedSpans())).not.toContain('4111');
   });
 });
