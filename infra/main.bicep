@@ -92,8 +92,8 @@ param redistillSchedule string = '0 0 3 * * *'
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound on Flex Consumption instances (caps spend and teacher fan-out).')
-@minValue(1)
+@description('Upper bound on Flex Consumption instances (caps spend and teacher fan-out). 40 is the lowest value every Flex region accepts.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
