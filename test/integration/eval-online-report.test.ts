@@ -98,6 +98,22 @@ describe('online report over a seeded pair store', () => {
     await expect(buildOnlineReport([], { pricing: DEFAULT_PRICING, since: until, until: since })).rejects.toBeInstanceOf(DistilleryError);
   });
 
+  it('nets judge and training costs, and skips malformed records instead of failing', async () => {
+    const seeded = pairs.filter((p) => p.task === 'bank-intents').slice(0, 200);
+    const base = await buildOnlineReport(seeded, { pricing: DEFAULT_PRICING });
+    const withFixed = await buildOnlineReport(seeded, { pricing: DEFAULT_PRICING, fixedCostsUsd: { 'bank-intents': { judgeCostUsd: 0.5, trainingCostUsd: 2 } } });
+    expect(withFixed.tasks[0]!.cost.ledger!.netSavingsUsd).toBeCloseTo(base.tasks[0]!.cost.ledger!.netSavingsUsd - 2.5, 9);
+    const broken = [
+      ...seeded,
+      { ...seeded[0]!, id: 'bad-tokens', teacher: { ...seeded[0]!.teacher!, model: 'DeepSeek-V3', usage: { promptTokens: -5, completionTokens: 1 } } },
+      { ...seeded[0]!, id: 'bad-arm', servedArm: 'nobody' } as unknown as PairRecord,
+      { id: 'not-a-pair' } as unknown as PairRecord,
+    ];
+    const r = await buildOnlineReport(broken, { pricing: DEFAULT_PRICING });
+    expect(r.totals.pairs).toBe(201);
+    expect(r.tasks[0]!.arms.teacher!.unpricedCalls).toBe(base.tasks[0]!.arms.teacher!.unpricedCalls + 1);
+  });
+
   it('marks too little data as insufficient and renders Markdown and the CLI table', async () => {
     const few = pairs.filter((p) => p.task === 'bank-intents').slice(0, 10);
     const report = await buildOnlineReport(few, { pricing: DEFAULT_PRICING });

@@ -1,5 +1,5 @@
 import type { Arm } from '../chat/chat-model-types.js';
-import { invalidRequest } from '../errors.js';
+import { DistilleryError, invalidRequest } from '../errors.js';
 import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
 import { sentenceChrf } from './chrf.js';
 import { LatencyHistogram, PERCENTILE_DEFINITION, type LatencySummary } from './latency-summary.js';
@@ -29,6 +29,8 @@ export interface OnlineReportOptions {
   now?: number;
   /** Chart bins for the latency distribution. */
   latencyBins?: number;
+  /** Costs outside the logged calls, by task, netted off the savings: judge runs and training. */
+  fixedCostsUsd?: Record<string, { judgeCostUsd?: number; trainingCostUsd?: number }>;
 }
 
 export interface OnlineArmReport {
@@ -209,14 +211,20 @@ function newTask(task: string): TaskAccumulator {
 /** Cost of one arm's call: as logged, else priced now (unknown remote models stay unpriced). */
 function armCost(pricing: Pricing, out: ArmOutput): number | undefined {
   if (typeof out.costUsd === 'number' && Number.isFinite(out.costUsd)) return out.costUsd;
-  const remote = findModelPrice(pricing, out.model);
-  if (remote) {
-    if (!out.usage) return undefined;
-    return priceCall(pricing, { modelId: out.model, hosting: 'remote', usage: out.usage, latencyInMs: Math.max(0, out.latencyInMs) });
+  const latencyInMs = Number.isFinite(out.latencyInMs) && out.latencyInMs >= 0 ? out.latencyInMs : undefined;
+  try {
+    if (findModelPrice(pricing, out.model)) {
+      if (!out.usage) return undefined;
+      return priceCall(pricing, { modelId: out.model, hosting: 'remote', usage: out.usage, latencyInMs: latencyInMs ?? 0 });
+    }
+    // No token price: a registry student running in-process, billed by compute time.
+    if (latencyInMs === undefined) return undefined;
+    return priceCall(pricing, { modelId: out.model, hosting: 'in-process', latencyInMs });
+  } catch (err) {
+    // A malformed logged record (negative tokens, say) stays unpriced rather than failing the report.
+    if (err instanceof DistilleryError) return undefined;
+    throw err;
   }
-  // No token price: a registry student running in-process, billed by compute time.
-  if (!Number.isFinite(out.latencyInMs) || out.latencyInMs < 0) return undefined;
-  return priceCall(pricing, { modelId: out.model, hosting: 'in-process', latencyInMs: out.latencyInMs });
 }
 
 function chooseBucket(since: number | undefined, until: number | undefined): number {
@@ -249,6 +257,8 @@ export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Itera
   let total = 0;
 
   for await (const pair of pairs as AsyncIterable<PairRecord>) {
+    // Records that are not pair-shaped are skipped, not fatal: a report reads whatever the store holds.
+    if (typeof pair?.task !== 'string' || typeof pair.createdAt !== 'string' || (pair.servedArm !== 'teacher' && pair.servedArm !== 'student')) continue;
     if (options.task !== undefined && pair.task !== options.task) continue;
     if (options.tenant !== undefined && pair.tenant !== options.tenant) continue;
     const at = Date.parse(pair.createdAt);
@@ -487,7 +497,14 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
       ledger:
         teacherOnlyUsd === null
           ? null
-          : savingsLedger({ requests: acc.requests, teacherOnlyCostUsd: teacherOnlyUsd, servedCostUsd: acc.servedUsd, shadowCostUsd: acc.overheadUsd }),
+          : savingsLedger({
+              requests: acc.requests,
+              teacherOnlyCostUsd: teacherOnlyUsd,
+              servedCostUsd: acc.servedUsd,
+              shadowCostUsd: acc.overheadUsd,
+              judgeCostUsd: options.fixedCostsUsd?.[acc.task]?.judgeCostUsd ?? 0,
+              trainingCostUsd: options.fixedCostsUsd?.[acc.task]?.trainingCostUsd ?? 0,
+            }),
     },
     trend: {
       bucketInMs,
