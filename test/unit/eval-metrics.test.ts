@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '../../src/core/errors.js';
-import { corpusBleu, sentenceBleu } from '../../src/core/eval/bleu.js';
+import { bleuFromStatistics, corpusBleu, sentenceBleu } from '../../src/core/eval/bleu.js';
 import { corpusChrf, sentenceChrf } from '../../src/core/eval/chrf.js';
 import { formatFixed } from '../../src/core/eval/format-number.js';
 import { PorterStemmer, type PorterMode } from '../../src/core/eval/porter-stemmer.js';
@@ -244,5 +244,47 @@ describe('Porter stemmer (NLTK modes)', () => {
       ['oscillators', 'oscil'],
     ];
     for (const [w, stem] of pairs) expect(s.stem(w)).toBe(stem);
+  });
+});
+
+describe('sacreBLEU test-suite vectors', () => {
+  const t = JSON.parse(readFileSync('data/metric-vectors/sacrebleu-tests.json', 'utf8'));
+  const close = (a: number, b: number, eps: number) => expect(Math.abs(a - b), `${a} vs ${b}`).toBeLessThan(eps);
+
+  it('chrF with beta 3 and eps smoothing', () => {
+    for (const [hyps, refs, expected] of t.chrf_beta3_eps) close(corpusChrf(hyps, [refs], { beta: 3, epsSmoothing: true }).score, expected, 1e-4);
+  });
+
+  it('chrF with beta 3 and effective-order averaging', () => {
+    for (const [hyps, refs, expected] of t.chrf_beta3_effective_order) close(corpusChrf(hyps, [refs], { beta: 3 }).score, expected, 1e-4);
+  });
+
+  it('chrF with beta 3 keeping whitespace', () => {
+    for (const [hyps, refs, expected] of t.chrf_beta3_keep_whitespace) close(corpusChrf(hyps, [refs], { beta: 3, whitespace: true }).score, expected, 1e-4);
+  });
+
+  it('sentence chrF with eps smoothing', () => {
+    for (const [hyp, refs, expected] of t.chrf_sentence_eps) close(sentenceChrf(hyp, refs, { epsSmoothing: true }).score, expected, 1e-4);
+  });
+
+  it('BLEU statistics, scoring from statistics, and empty hypotheses', () => {
+    const s = t.bleu_statistics;
+    const bleu = corpusBleu([s.hyp], [[s.ref]]);
+    expect(bleu.counts).toEqual(s.counts);
+    expect(bleu.totals).toEqual(s.totals);
+    const sc = t.bleu_scoring;
+    close(bleuFromStatistics([sc.sys_len, sc.ref_len, ...sc.counts, ...sc.totals]).score / 100, sc.expected_fraction, 1e-8);
+    expect(corpusBleu(t.bleu_corpus_empty_hypotheses.hyps, vectors.bleu_readme.refs).score).toBe(t.bleu_corpus_empty_hypotheses.expected);
+  });
+
+  it('sentence BLEU with every smoothing method, and 0 when nothing matches', () => {
+    const sb = t.sentence_bleu;
+    for (const [method, value, expected] of sb.cases) {
+      close(sentenceBleu(sb.sys, [sb.ref], { smoothMethod: method, ...(value === null ? {} : { smoothValue: value }) }).score, expected, 1e-3);
+    }
+    const zero = t.sentence_bleu_zero;
+    for (const [method, value] of zero.cases) {
+      expect(sentenceBleu(zero.sys, [zero.ref], { smoothMethod: method, ...(value === null ? {} : { smoothValue: value }) }).score).toBe(0);
+    }
   });
 });

@@ -14,8 +14,10 @@ export interface BleuOptions {
   lowercase?: boolean;
   /** sacreBLEU's effective order: average only the n-gram orders the hypothesis has. */
   effectiveOrder?: boolean;
-  /** 'none' is accepted for completeness; sacreBLEU's default is 'exp'. */
-  smoothMethod?: 'exp' | 'none';
+  /** sacreBLEU's smoothing methods; the default is 'exp'. */
+  smoothMethod?: 'exp' | 'none' | 'floor' | 'add-k';
+  /** For 'floor' (default 0.1) and 'add-k' (default 1). */
+  smoothValue?: number;
 }
 
 export interface BleuScore {
@@ -150,17 +152,26 @@ export function bleuFromStatistics(stats: readonly number[], options: BleuOption
   const counts = stats.slice(2, 2 + BLEU_MAX_ORDER);
   const totals = stats.slice(2 + BLEU_MAX_ORDER, 2 + 2 * BLEU_MAX_ORDER);
   const smooth = options.smoothMethod ?? 'exp';
+  const smoothValue = options.smoothValue ?? (smooth === 'floor' ? 0.1 : smooth === 'add-k' ? 1 : 0);
   const precisions = new Array<number>(BLEU_MAX_ORDER).fill(0);
   let smoothMteval = 1;
   let effOrder = BLEU_MAX_ORDER;
+  // sacreBLEU returns 0 outright when nothing matches at all (its issue #141), whatever the smoothing.
+  const anyMatch = counts.some((c) => c > 0);
 
-  for (let n = 1; n <= BLEU_MAX_ORDER; n++) {
+  for (let n = 1; n <= BLEU_MAX_ORDER && anyMatch; n++) {
+    if (smooth === 'add-k' && n > 1) {
+      counts[n - 1]! += smoothValue;
+      totals[n - 1]! += smoothValue;
+    }
     if (totals[n - 1] === 0) break;
     if (options.effectiveOrder) effOrder = n;
     if (counts[n - 1] === 0) {
       if (smooth === 'exp') {
         smoothMteval *= 2;
         precisions[n - 1] = 100 / (smoothMteval * totals[n - 1]!);
+      } else if (smooth === 'floor') {
+        precisions[n - 1] = (100 * smoothValue) / totals[n - 1]!;
       }
     } else {
       precisions[n - 1] = (100 * counts[n - 1]!) / totals[n - 1]!;
@@ -171,7 +182,7 @@ export function bleuFromStatistics(stats: readonly number[], options: BleuOption
   if (sysLen < refLen) bp = sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0;
   let logSum = 0;
   for (let i = 0; i < effOrder; i++) logSum += myLog(precisions[i]!);
-  const score = bp * Math.exp(logSum / effOrder);
+  const score = anyMatch ? bp * Math.exp(logSum / effOrder) : 0;
   const ratio = refLen > 0 ? sysLen / refLen : 0;
 
   const precisionText = precisions.map((p) => formatFixed(p, 1)).join('/');
