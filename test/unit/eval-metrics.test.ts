@@ -203,6 +203,11 @@ describe('ROUGE (rouge-score conformance)', () => {
     expect(rougeTokenize("The Dog's running-fast, isn't it?")).toEqual(['the', 'dog', 's', 'running', 'fast', 'isn', 't', 'it']);
     expect(rougeTokenize('The cats were running quickly', true)).toEqual(['the', 'cat', 'were', 'run', 'quickli']);
     expect(rougeTokenize('ties dies', true)).toEqual(['tie', 'die']);
+    // The paper's algorithm, on request: no NLTK special cases.
+    expect(rougeTokenize('ties dies hopefully', true, 'ORIGINAL_ALGORITHM')).toEqual(['ti', 'di', 'hopefulli']);
+    const s = scoreRouge('the skies', 'the sky', ['rouge1'], { useStemmer: true }).rouge1!;
+    expect(s.fmeasure).toBe(1);
+    expect(scoreRouge('the skies', 'the sky', ['rouge1'], { useStemmer: true, stemmerMode: 'ORIGINAL_ALGORITHM' }).rouge1!.fmeasure).toBe(0.5);
   });
 
   it('bit-parallel LCS equals the dynamic-programming LCS on random sequences across word boundaries', () => {

@@ -1,5 +1,5 @@
 import { invalidRequest } from '../errors.js';
-import { PorterStemmer } from './porter-stemmer.js';
+import { PorterStemmer, type PorterMode } from './porter-stemmer.js';
 
 // ROUGE as Google's rouge-score package computes it: `score(target, prediction)` with the
 // reference first; its tokenizer (lowercase, non-[a-z0-9] to spaces, Porter stemming of tokens
@@ -17,17 +17,28 @@ export interface RougeScore {
 
 export interface RougeOptions {
   useStemmer?: boolean;
+  /**
+   * rouge-score constructs NLTK's `PorterStemmer()`, whose default mode is NLTK_EXTENSIONS; pick
+   * ORIGINAL_ALGORITHM to stem as the 1980 paper (and ROUGE-1.5.5's Perl stemmer) does.
+   */
+  stemmerMode?: PorterMode;
 }
 
 const NON_ALPHANUMERIC = /[^a-z0-9]+/g;
 const VALID_TOKEN = /^[a-z0-9]+$/;
-const stemmer = new PorterStemmer('NLTK_EXTENSIONS');
+const stemmers = new Map<PorterMode, PorterStemmer>();
+function stemmerFor(mode: PorterMode): PorterStemmer {
+  let s = stemmers.get(mode);
+  if (!s) stemmers.set(mode, (s = new PorterStemmer(mode)));
+  return s;
+}
 
-export function rougeTokenize(text: string, useStemmer = false): string[] {
+export function rougeTokenize(text: string, useStemmer = false, stemmerMode: PorterMode = 'NLTK_EXTENSIONS'): string[] {
   const tokens = text.toLowerCase().replace(NON_ALPHANUMERIC, ' ').split(/\s+/);
+  const stemmer = useStemmer ? stemmerFor(stemmerMode) : undefined;
   const out: string[] = [];
   for (const token of tokens) {
-    const t = useStemmer && token.length > 3 ? stemmer.stem(token) : token;
+    const t = stemmer && token.length > 3 ? stemmer.stem(token) : token;
     if (VALID_TOKEN.test(t)) out.push(t);
   }
   return out;
@@ -161,11 +172,11 @@ export function summaryLevelLcs(refSentences: readonly (readonly string[])[], ca
   return { precision, recall, fmeasure: fmeasure(precision, recall) };
 }
 
-function sentences(text: string, useStemmer: boolean): string[][] {
+function sentences(text: string, useStemmer: boolean, mode: PorterMode): string[][] {
   return text
     .split('\n')
     .filter((s) => s.length > 0)
-    .map((s) => rougeTokenize(s, useStemmer));
+    .map((s) => rougeTokenize(s, useStemmer, mode));
 }
 
 const ROUGE_TYPE = /^rouge([1-9])$/;
@@ -181,13 +192,14 @@ export function scoreRouge(
     throw invalidRequest('ROUGE needs a target and a prediction string.', 'target', 'invalid_metric_input');
   }
   const useStemmer = options.useStemmer ?? false;
+  const mode = options.stemmerMode ?? 'NLTK_EXTENSIONS';
   const needsTokens = types.some((t) => t !== 'rougeLsum');
-  const targetTokens = needsTokens ? rougeTokenize(target, useStemmer) : [];
-  const predictionTokens = needsTokens ? rougeTokenize(prediction, useStemmer) : [];
+  const targetTokens = needsTokens ? rougeTokenize(target, useStemmer, mode) : [];
+  const predictionTokens = needsTokens ? rougeTokenize(prediction, useStemmer, mode) : [];
   const result: Partial<Record<RougeType, RougeScore>> = {};
   for (const type of types) {
     if (type === 'rougeL') result[type] = rougeL(targetTokens, predictionTokens);
-    else if (type === 'rougeLsum') result[type] = summaryLevelLcs(sentences(target, useStemmer), sentences(prediction, useStemmer));
+    else if (type === 'rougeLsum') result[type] = summaryLevelLcs(sentences(target, useStemmer, mode), sentences(prediction, useStemmer, mode));
     else {
       const match = ROUGE_TYPE.exec(type);
       if (!match) throw invalidRequest(`Invalid ROUGE type: ${String(type)}.`, 'types', 'invalid_metric_input');
