@@ -162,6 +162,20 @@ describe('offline report: generation against the teacher', () => {
     expect(r.headline.costReductionPercent!).toBeGreaterThan(90);
   });
 
+  it('scores JSON validity of structured answers when asked', () => {
+    const json = (texts: string[], name: string): OfflineArm => ({ name, modelId: 'gpt-4o', hosting: 'remote', outputs: texts.map((text, i) => ({ exampleId: examples[i]!.id, text })) });
+    const r = buildOfflineReport({
+      task: 'extract',
+      kind: 'generation',
+      examples,
+      teacher: json(['{"intent":"order"}', '{"intent":"password"}', '{"intent":"pin"}'], 'teacher'),
+      candidate: json(['```json\n{"intent":"order"}\n```', '{"intent":', '{"other":1}'], 'student'),
+      pricing: DEFAULT_PRICING,
+      options: { structuredOutput: { requiredKeys: ['intent'] } },
+    });
+    expect(r.metrics.find((m) => m.name === 'valid JSON')!.arms.candidate!.value).toBeCloseTo(1 / 3, 12);
+  });
+
   it('uses judge verdicts for non-inferiority when there is no gold reference', () => {
     const judgements = new Map<string, PairwiseJudgement>(
       examples.map((e) => [e.id, { verdict: 'tie', consistent: true, rounds: [], usage: { promptTokens: 10, completionTokens: 2 } }]),

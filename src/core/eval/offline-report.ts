@@ -19,7 +19,7 @@ import {
   type NonInferiorityResult,
   type Verdict,
 } from './statistics.js';
-import { lengthRatio, normalizedMatch, tokenF1 } from './text-metrics.js';
+import { jsonValidity, lengthRatio, normalizedMatch, tokenF1 } from './text-metrics.js';
 
 // The offline comparison: a candidate student against the teacher and a baseline (the promoted
 // student or the un-distilled base) on the same examples. Every metric comes with a seeded paired
@@ -82,6 +82,8 @@ export interface OfflineReportInput {
     generatedAt?: string;
     title?: string;
     notes?: string[];
+    /** Answers are meant to be JSON: adds the share of answers that parse (code fences allowed). */
+    structuredOutput?: { requiredKeys?: string[] };
   };
 }
 
@@ -258,6 +260,7 @@ export function buildOfflineReport(input: OfflineReportInput): OfflineReport {
       const f1: number[][] = [];
       const nm: number[][] = [];
       const lr: number[][] = [];
+      const js: number[][] = [];
       const correct: boolean[] = [];
       for (const e of usable) {
         const ref = reference(e);
@@ -270,6 +273,7 @@ export function buildOfflineReport(input: OfflineReportInput): OfflineReport {
         correct.push(match);
         nm.push([match ? 1 : 0]);
         lr.push([lengthRatio(hyp, ref)]);
+        if (o.structuredOutput) js.push([jsonValidity(hyp, { allowCodeFence: true, requiredKeys: o.structuredOutput.requiredKeys }).valid ? 1 : 0]);
       }
       correctness.set(role, correct);
       put('bleu', role, bleu);
@@ -278,6 +282,7 @@ export function buildOfflineReport(input: OfflineReportInput): OfflineReport {
       put('tokenF1', role, f1);
       put('normalizedMatch', role, nm);
       put('lengthRatio', role, lr);
+      if (o.structuredOutput) put('json', role, js);
     }
     const r = (m: string) => (role: ArmRole) => rowsByMetric.get(m)?.get(role);
     specs.push(
@@ -288,6 +293,9 @@ export function buildOfflineReport(input: OfflineReportInput): OfflineReport {
       { name: 'normalized match', description: 'share of answers equal after SQuAD normalization', scale: 'fraction', rows: r('normalizedMatch'), aggregate: meanOf },
       { name: 'length ratio', description: 'mean words(answer) / words(reference)', scale: 'ratio', rows: r('lengthRatio'), aggregate: meanOf },
     );
+    if (o.structuredOutput) {
+      specs.push({ name: 'valid JSON', description: 'share of answers that parse as JSON (with the required keys)', scale: 'fraction', rows: r('json'), aggregate: meanOf });
+    }
   }
 
   // ---- metrics with intervals and paired differences
