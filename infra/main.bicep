@@ -83,8 +83,8 @@ param jobMaxDeliveries int = 5
 @description('Blob container for datasets and student models.')
 param artifactContainerName string = 'distillery-artifacts'
 
-@description('NCRONTAB of the scheduled re-distillation check.')
-param redistillSchedule string = '0 0 3 * * *'
+@description('NCRONTAB of the trigger check (threshold, per-task schedule, drift).')
+param redistillSchedule string = '0 */5 * * * *'
 
 // --- Scale -------------------------------------------------------------------------------------
 

@@ -259,7 +259,8 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     random: options.random ?? Math.random,
     price: (model, call) => {
       try {
-        return priceCall(pricing, { modelId: model.id, hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
+        const modelId = document.models[model.id]?.priceAs ?? model.id;
+        return priceCall(pricing, { modelId, hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
       } catch {
         return undefined; // an unpriced model is reported as such, never an error for the caller
       }

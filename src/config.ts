@@ -17,6 +17,13 @@ const int = (def: number) => z.coerce.number().int().positive().default(def);
 
 export const modelSettingsSchema = z.object({
   provider: z.enum(['openai', 'azure-openai']).default('openai'),
+  /**
+   * A model the standalone server starts itself on a loopback port (`demo-teacher`: the local
+   * stand-in for DeepSeek-V3 / GPT-4o). Its baseURL is filled in at start.
+   */
+  builtin: z.enum(['demo-teacher']).optional(),
+  /** Price this model as another one of the pricing table (e.g. the demo teacher as gpt-4o). */
+  priceAs: z.string().optional(),
   /** OpenAI-compatible base URL (Foundry: https://<resource>.services.ai.azure.com/models, others: .../v1). */
   baseURL: z.string().url().optional(),
   /** Azure OpenAI resource endpoint, https://<resource>.openai.azure.com/ */
@@ -97,7 +104,16 @@ export const settingsSchema = z.object({
   DISTILLERY_TEACHER_DEPLOYMENT: z.string().optional().describe('Azure OpenAI deployment or Foundry model name of the teacher.'),
   DISTILLERY_TEACHER_API_VERSION: z.string().optional().describe('Azure OpenAI API version.'),
   DISTILLERY_TEACHER_API_KEY: z.string().optional().describe('Teacher API key; leave empty to use Entra ID (DefaultAzureCredential).'),
-  DISTILLERY_REDISTILL_SCHEDULE: z.string().default('0 0 3 * * *').describe('NCRONTAB of the scheduled re-distillation check.'),
+  DISTILLERY_REDISTILL_SCHEDULE: z
+    .string()
+    .default('0 */5 * * * *')
+    .describe('NCRONTAB (with seconds) of the trigger check: threshold, per-task schedule and drift.'),
+  DISTILLERY_DEMO_TEACHER_LATENCY_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(300)
+    .describe('Mean simulated latency of the built-in demo teacher (a remote LLM stands behind it in production).'),
   DISTILLERY_WORKER: bool.default(true).describe('Run the job worker and scheduler in the standalone process.'),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional().describe('Enables OpenTelemetry export to Application Insights.'),
 });
@@ -171,7 +187,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
 
   for (const [id, m] of Object.entries(document.models)) {
     if (m.provider === 'azure-openai' && !m.endpoint && !m.baseURL) issues.push(`config.models.${id}: azure-openai needs endpoint`);
-    if (m.provider === 'openai' && !m.baseURL) issues.push(`config.models.${id}.baseURL: required for provider openai`);
+    if (m.provider === 'openai' && !m.baseURL && !m.builtin) issues.push(`config.models.${id}.baseURL: required for provider openai`);
     if (m.auth === 'key' && m.apiKeySetting && !cleaned[m.apiKeySetting]) {
       issues.push(`${m.apiKeySetting}: setting named by config.models.${id}.apiKeySetting is not set`);
     }

@@ -1,9 +1,13 @@
-import { ConfigError, loadConfig } from './config.js';
-import { createDistillery } from './compose.js';
+import path from 'node:path';
+import { createDistillery, type BackgroundWork, type ComposeOptions, type Distillery } from './compose.js';
+import { loadConfig, type Config } from './config.js';
+import { loadDemoTeacherModel, startDemoTeacherServer, type DemoTeacherServer } from './demo/demo-teacher.js';
+import { packageRoot } from './package-root.js';
 import { listen, type RunningServer } from './server.js';
 
 // `npm start` / `distillery serve`: start the platform on the configured (by default embedded)
-// adapters, print where it listens and the key to use, and shut down cleanly on a signal.
+// adapters — built-in demo teacher, job worker and trigger scheduler included — print where it
+// listens and the key to use, and shut down cleanly (pairs flushed) on SIGINT/SIGTERM.
 
 export interface ServeOptions {
   env?: Record<string, string | undefined>;
@@ -11,44 +15,71 @@ export interface ServeOptions {
   host?: string;
   /** Do not install signal handlers (tests, the demo command). */
   embedded?: boolean;
+  /** Do not print the "Try:" examples. */
+  quiet?: boolean;
+  compose?: ComposeOptions;
   print?: (line: string) => void;
 }
 
-export async function runServe(options: ServeOptions): Promise<RunningServer & { close(): Promise<void> }> {
-  const print = options.print ?? ((line: string) => console.log(line));
-  let config;
-  try {
-    config = loadConfig(options.env ?? process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      print(err.message);
-      process.exitCode = 2;
-    }
-    throw err;
+export interface RunningPlatform extends RunningServer {
+  distillery: Distillery;
+  /** A key with chat and admin scope (generated when none is configured). */
+  apiKey?: string;
+  close(): Promise<void>;
+}
+
+/** Starts the models the configuration marks as built in, and points the config at them. */
+export async function startBuiltinModels(config: Config, print: (line: string) => void): Promise<DemoTeacherServer[]> {
+  const started: DemoTeacherServer[] = [];
+  for (const [id, model] of Object.entries(config.document.models)) {
+    if (model.builtin !== 'demo-teacher') continue;
+    const onnx = await loadDemoTeacherModel({
+      cacheDir: path.join(path.resolve(config.settings.DISTILLERY_DATA_DIR), 'demo-teacher-cache'),
+      dataRoot: path.join(packageRoot(), 'data'),
+      log: print,
+    });
+    const mean = config.settings.DISTILLERY_DEMO_TEACHER_LATENCY_MS;
+    const server = await startDemoTeacherServer({ model: onnx, latencyInMs: { min: mean * 0.75, max: mean * 1.25 } });
+    model.baseURL = server.baseURL;
+    print(`Demo teacher '${id}' (local stand-in for DeepSeek-V3 / GPT-4o) at ${server.baseURL}`);
+    started.push(server);
   }
-  const distillery = await createDistillery(config, { generateKeyIfNone: true, log: (m) => print(m) });
+  return started;
+}
+
+export async function runServe(options: ServeOptions = {}): Promise<RunningPlatform> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const config = loadConfig(options.env ?? process.env);
+  const builtins = await startBuiltinModels(config, print);
+  const distillery = await createDistillery(config, { generateKeyIfNone: true, log: (m) => print(m), ...options.compose });
+  let work: BackgroundWork | undefined;
+  if (config.settings.DISTILLERY_WORKER) work = distillery.startBackgroundWork();
   // Without configured keys the generated key must not be reachable from the network.
   const host = distillery.generatedKeys.length ? '127.0.0.1' : (options.host ?? config.settings.DISTILLERY_HOST);
   const server = await listen(distillery, { host, port: options.port ?? config.settings.DISTILLERY_PORT });
+  const apiKey = distillery.generatedKeys[0]?.key;
 
-  print(`Distillery is listening on ${server.url}`);
+  print(`Distillery is listening on ${server.url}  (dashboard: ${server.url}/dashboard, API reference: ${server.url}/docs/api)`);
   for (const k of distillery.generatedKeys) {
-    print(`API key (tenant '${k.tenant}', scopes ${k.scopes.join('+')}), shown once: ${k.key}`);
+    print(`API key (operator, scopes ${k.scopes.join('+')}), shown once: ${k.key}`);
   }
-  const firstTask = distillery.tasks.list()[0]?.config.name ?? '<task>';
-  const key = distillery.generatedKeys[0]?.key ?? '$DISTILLERY_API_KEY';
-  print('Try:');
-  print(`  curl -s ${server.url}/v1/models -H "Authorization: Bearer ${key}"`);
-  print(
-    `  curl -s ${server.url}/v1/chat/completions -H "Authorization: Bearer ${key}" -H "content-type: application/json" ` +
-      `-d '{"model":"${firstTask}","messages":[{"role":"user","content":"what is my account balance"}]}'`,
-  );
+  if (!options.quiet) {
+    const firstTask = distillery.tasks.list()[0]?.config.name ?? '<task>';
+    const key = apiKey ?? '$DISTILLERY_API_KEY';
+    print('Try:');
+    print(`  curl -s ${server.url}/v1/chat/completions -H "Authorization: Bearer ${key}" -H "content-type: application/json" \\`);
+    print(`    -d '{"model":"${firstTask}","messages":[{"role":"user","content":"what is my account balance"}]}'`);
+    print(`  DISTILLERY_URL=${server.url} DISTILLERY_API_KEY=${key} npx distillery jobs --watch`);
+    print('  npm run demo    # drives CLINC150 traffic through the loop and prints the A/B report');
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await server.close();
+      await work?.stop();
       await distillery.close();
+      for (const b of builtins) await b.close();
     })());
   if (!options.embedded) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -61,5 +92,5 @@ export async function runServe(options: ServeOptions): Promise<RunningServer & {
       });
     }
   }
-  return { ...server, close };
+  return { ...server, distillery, ...(apiKey ? { apiKey } : {}), close };
 }

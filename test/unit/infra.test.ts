@@ -401,6 +401,7 @@ const NOT_SET_IN_AZURE = {
   CosmosDb: 'connection string with a key: identity-based CosmosDb__* instead.',
   ServiceBusConnection: 'connection string with a SAS key: identity-based ServiceBusConnection__* instead.',
   ArtifactStorage: 'connection string with a key: identity-based ArtifactStorage__* instead.',
+  DISTILLERY_DEMO_TEACHER_LATENCY_MS: 'the built-in demo teacher runs only in the standalone server.',
 } as const;
 
 // Set only when the deployment is given a teacher key, and then as a Key Vault reference.
