@@ -333,7 +333,8 @@ export function buildOfflineReport(input: OfflineReportInput): OfflineReport {
     }
   }
   if (gold) {
-    const diffs = perExample(specs[0]!, 'candidate', n).map((x, i) => x - perExample(specs[0]!, 'teacher', n)[i]!);
+    const teacherValues = perExample(specs[0]!, 'teacher', n);
+    const diffs = perExample(specs[0]!, 'candidate', n).map((x, i) => x - teacherValues[i]!);
     nonInferiority = { basis: `${primary} per example, candidate − teacher`, ...nonInferiorityTest(diffs, { margin, minSamples, seed, resamples }) };
   } else if (judgeScores.length > 0) {
     // Judge score 1/½/0 minus ½: a student as good as the teacher averages 0.
@@ -421,8 +422,10 @@ export function buildOfflineReport(input: OfflineReportInput): OfflineReport {
   };
   return report;
 
+  /** Per-example values on a 0..1 scale, so that δ is always a fraction (chrF 59.7 → 0.597). */
   function perExample(spec: MetricSpec, role: ArmRole, count: number): number[] {
     const rows = spec.rows(role)!;
-    return Array.from({ length: count }, (_, i) => spec.aggregate(rows, Uint32Array.of(i)));
+    const scale = spec.scale === 'score100' ? 100 : 1;
+    return Array.from({ length: count }, (_, i) => spec.aggregate(rows, Uint32Array.of(i)) / scale);
   }
 }
