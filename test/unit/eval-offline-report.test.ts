@@ -162,6 +162,29 @@ describe('offline report: generation against the teacher', () => {
     expect(r.headline.costReductionPercent!).toBeGreaterThan(90);
   });
 
+  it('with gold answers, tests non-inferiority on per-example chrF as a fraction', () => {
+    const gold: OfflineExample[] = Array.from({ length: 40 }, (_, i) => ({ id: `g${i}`, input: `q${i}`, reference: `the answer number ${i} is here` }));
+    const armOf = (name: string, f: (i: number) => string): OfflineArm => ({ name, modelId: 'gpt-4o', hosting: 'remote', outputs: gold.map((e, i) => ({ exampleId: e.id, text: f(i) })) });
+    const r = buildOfflineReport({
+      task: 'qa',
+      kind: 'generation',
+      examples: gold,
+      teacher: armOf('teacher', (i) => `the answer number ${i} is here`),
+      candidate: armOf('student', (i) => (i % 10 === 0 ? `answer ${i}` : `the answer number ${i} is here`)),
+      pricing: DEFAULT_PRICING,
+      options: { nonInferiorityMargin: 0.15 },
+    });
+    expect(r.referenceSource).toBe('gold');
+    expect(r.metrics[0]!.arms.teacher!.value).toBeCloseTo(100, 9);
+    const ni = r.nonInferiority as { meanDifference: number; verdict: string };
+    // Four of forty answers lose about 0.6 of their chrF: mean loss ≈ 0.06 (a fraction, not points),
+    // one-sided 95% bound ≈ −0.11, inside δ = 0.15.
+    expect(ni.meanDifference).toBeLessThan(0);
+    expect(ni.meanDifference).toBeGreaterThan(-0.1);
+    expect(ni.verdict).toBe('non_inferior');
+    expect(r.headline.qualityRetainedPercent!).toBeGreaterThan(90);
+  });
+
   it('scores JSON validity of structured answers when asked', () => {
     const json = (texts: string[], name: string): OfflineArm => ({ name, modelId: 'gpt-4o', hosting: 'remote', outputs: texts.map((text, i) => ({ exampleId: examples[i]!.id, text })) });
     const r = buildOfflineReport({
