@@ -233,6 +233,10 @@ describe('Porter stemmer (NLTK modes)', () => {
       const table = stems[mode] as Record<string, string>;
       expect(Object.keys(table).length).toBeGreaterThan(100);
       for (const [word, stem] of Object.entries(table)) expect([word, stemmer.stem(word)]).toEqual([word, stem]);
+      const vocabulary = stems.vocabulary[mode] as Record<string, string>;
+      const wrong = Object.entries(vocabulary).filter(([word, stem]) => stemmer.stem(word) !== stem);
+      expect(Object.keys(vocabulary).length).toBe(1500);
+      expect(wrong).toEqual([]);
     });
   }
 
