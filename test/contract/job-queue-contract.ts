@@ -19,6 +19,8 @@ export interface JobQueueHarness {
 export interface JobQueueSettings {
   lockDurationInMs: number;
   maxDeliveryCount: number;
+  /** Wait before a failed message comes back (0: at once). */
+  retryDelayInMs: number;
 }
 
 export function jobMessage(task = 'clinc150', overrides: Partial<JobMessage['body']> = {}): JobMessage {
@@ -40,7 +42,7 @@ export function jobQueueContract(name: string, createHarness: (settings: JobQueu
   describe(`JobQueue contract: ${name}`, () => {
     const opened: TestJobQueue[] = [];
     const open = async (settings: Partial<JobQueueSettings> = {}) => {
-      const harness = await createHarness({ lockDurationInMs: 5_000, maxDeliveryCount: 3, ...settings });
+      const harness = await createHarness({ lockDurationInMs: 5_000, maxDeliveryCount: 3, retryDelayInMs: 0, ...settings });
       return async () => {
         const q = await harness.open();
         opened.push(q);
@@ -91,6 +93,29 @@ export function jobQueueContract(name: string, createHarness: (settings: JobQueu
       expect(dead[0]!.messageId).toBe(doomed.messageId);
       expect(dead[0]!.body).toEqual(doomed.body);
       expect(dead[0]!.reason).toContain('teacher unreachable');
+    });
+
+    it('waits the retry delay before delivering a failed message again, then dead-letters it with its own id', async () => {
+      const queue = await (await open({ retryDelayInMs: 400, maxDeliveryCount: 3 }))();
+      const message = jobMessage();
+      await queue.send(message);
+      const deliveries: { id: string; count: number; at: number }[] = [];
+      const sub = queue.subscribe(async (m) => {
+        deliveries.push({ id: m.messageId, count: m.deliveryCount, at: Date.now() });
+        throw new Error('student training diverged');
+      });
+      await waitFor(async () => (await queue.peekDeadLetters()).length === 1, 15_000, 'a dead letter');
+      await sub.close();
+      expect(deliveries.map((d) => [d.id, d.count])).toEqual([
+        [message.messageId, 1],
+        [message.messageId, 2],
+        [message.messageId, 3],
+      ]);
+      expect(deliveries[1]!.at - deliveries[0]!.at).toBeGreaterThanOrEqual(350);
+      expect(deliveries[2]!.at - deliveries[1]!.at).toBeGreaterThanOrEqual(350);
+      const [dead] = await queue.peekDeadLetters();
+      expect(dead).toMatchObject({ messageId: message.messageId, body: message.body });
+      expect(dead!.reason).toContain('student training diverged');
     });
 
     it('delivers again, to another receiver, a message whose receiver died before completing', async () => {

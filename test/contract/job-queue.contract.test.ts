@@ -11,11 +11,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'job-queue-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
-jobQueueContract('SQLite', async ({ lockDurationInMs, maxDeliveryCount }) => {
+jobQueueContract('SQLite', async ({ lockDurationInMs, maxDeliveryCount, retryDelayInMs }) => {
   const file = path.join(dir, `queue-${++n}.db`);
   return {
     open: async () =>
-      new SqliteJobQueue({ path: file, queueName: 'jobs', lockDurationInMs, maxDeliveryCount, pollIntervalInMs: 20, closeTimeoutInMs: 200 }),
+      new SqliteJobQueue({ path: file, queueName: 'jobs', lockDurationInMs, maxDeliveryCount, retryDelayInMs, pollIntervalInMs: 20, closeTimeoutInMs: 200 }),
   };
 });
 

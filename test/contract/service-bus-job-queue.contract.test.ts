@@ -16,12 +16,12 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-jobQueueContract('Service Bus (rhea broker fixture)', async ({ lockDurationInMs, maxDeliveryCount }) => {
+jobQueueContract('Service Bus (rhea broker fixture)', async ({ lockDurationInMs, maxDeliveryCount, retryDelayInMs }) => {
   const queueName = `jobs-${randomUUID().slice(0, 8)}`;
   // The broker's own limit sits above the adapter's, so the adapter dead-letters with the error.
   broker.createQueue(queueName, { lockDurationInMs, maxDeliveryCount: maxDeliveryCount + 2 });
   return {
-    open: async () => new ServiceBusJobQueue({ connectionString: broker.connectionString, queueName, maxDeliveryCount, closeTimeoutInMs: 200 }),
+    open: async () => new ServiceBusJobQueue({ connectionString: broker.connectionString, queueName, maxDeliveryCount, retryDelayInMs, closeTimeoutInMs: 200 }),
   };
 });
 

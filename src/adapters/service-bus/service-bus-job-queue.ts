@@ -38,9 +38,18 @@ export type ServiceBusJobQueueOptions = ServiceBusConnection & {
   maxAutoLockRenewalDurationInMs?: number;
   /** How long close() waits for running handlers before leaving their messages to the broker. */
   closeTimeoutInMs?: number;
+  /**
+   * Wait before a failed job is delivered again (0: abandon, redelivered at once). A delayed retry
+   * is a scheduled copy of the message (with its own message id, so duplicate detection keeps it)
+   * carrying the original id and the attempts so far; the original is then completed.
+   */
+  retryDelayInMs?: number | ((deliveryCount: number) => number);
   /** Receives connection and link errors (the SDK retries them); for logging. */
   onError?: (error: unknown) => void;
 };
+
+const ORIGINAL_ID = 'distillery-message-id';
+const ATTEMPTS = 'distillery-attempts';
 
 const queueError = (what: string, err: unknown) =>
   err instanceof DistilleryError
@@ -61,6 +70,7 @@ export class ServiceBusJobQueue implements JobQueue {
   readonly #lockRenewalInMs: number;
   readonly #closeTimeoutInMs: number;
   readonly #onError: (error: unknown) => void;
+  readonly #retryDelay: (deliveryCount: number) => number;
   #sender: ServiceBusSender | undefined;
   readonly #subscriptions = new Set<{ close(): Promise<void> }>();
   #closed = false;
@@ -82,6 +92,8 @@ export class ServiceBusJobQueue implements JobQueue {
     this.#lockRenewalInMs = options.maxAutoLockRenewalDurationInMs ?? 60 * 60_000;
     this.#closeTimeoutInMs = Math.max(0, options.closeTimeoutInMs ?? 10_000);
     this.#onError = options.onError ?? (() => {});
+    const delay = options.retryDelayInMs ?? 0;
+    this.#retryDelay = typeof delay === 'function' ? delay : () => delay;
   }
 
   async send(message: JobMessage, options?: JobQueueSendOptions): Promise<void> {
@@ -118,15 +130,19 @@ export class ServiceBusJobQueue implements JobQueue {
     const stop = new AbortController();
     const inFlight = new Set<Promise<void>>();
     const process = async (msg: ServiceBusReceivedMessage) => {
-      // The AMQP delivery count is the number of earlier deliveries; the port counts this one too.
-      const deliveryCount = (msg.deliveryCount ?? 0) + 1;
+      // The AMQP delivery count is the number of earlier deliveries; the port counts this one too,
+      // plus the attempts made before a delayed retry re-sent the message.
+      const props = msg.applicationProperties ?? {};
+      const priorAttempts = typeof props[ATTEMPTS] === 'number' ? (props[ATTEMPTS] as number) : 0;
+      const deliveryCount = priorAttempts + (msg.deliveryCount ?? 0) + 1;
+      const messageId = typeof props[ORIGINAL_ID] === 'string' ? (props[ORIGINAL_ID] as string) : String(msg.messageId ?? '');
       const body = msg.body as JobMessage['body'];
       if (body === null || typeof body !== 'object' || typeof body.jobId !== 'string' || typeof body.task !== 'string') {
         await settle(() => receiver.deadLetterMessage(msg, { deadLetterReason: 'InvalidJobMessage', deadLetterErrorDescription: 'The body is not a job message.' }));
         return;
       }
       try {
-        await handler({ messageId: String(msg.messageId ?? body.jobId), body, deliveryCount }, { abortSignal: stop.signal });
+        await handler({ messageId: messageId || body.jobId, body, deliveryCount }, { abortSignal: stop.signal });
       } catch (err) {
         if (!stop.signal.aborted && deliveryCount >= this.#maxDeliveryCount) {
           await settle(() =>
@@ -136,7 +152,13 @@ export class ServiceBusJobQueue implements JobQueue {
             }),
           );
         } else {
-          await settle(() => receiver.abandonMessage(msg));
+          const delay = stop.signal.aborted ? 0 : Math.max(0, this.#retryDelay(deliveryCount));
+          if (delay > 0 && (await this.#scheduleRetry(messageId || body.jobId, body, deliveryCount, delay))) {
+            // A crash between the two leaves two copies; the job store's etag makes the second a no-op.
+            await settle(() => receiver.completeMessage(msg));
+          } else {
+            await settle(() => receiver.abandonMessage(msg));
+          }
         }
         return;
       }
@@ -183,6 +205,26 @@ export class ServiceBusJobQueue implements JobQueue {
     return subscription;
   }
 
+  async #scheduleRetry(messageId: string, body: JobMessage['body'], attempts: number, delayInMs: number): Promise<boolean> {
+    try {
+      this.#sender ??= this.#client.createSender(this.queueName);
+      await this.#sender.scheduleMessages(
+        {
+          messageId: `${messageId}~retry${attempts}`,
+          body,
+          contentType: 'application/json',
+          subject: body.kind,
+          applicationProperties: { [ORIGINAL_ID]: messageId, [ATTEMPTS]: attempts },
+        },
+        new Date(Date.now() + delayInMs),
+      );
+      return true;
+    } catch (err) {
+      this.#onError(err);
+      return false; // fall back to an immediate abandon: the retry still happens
+    }
+  }
+
   /** Dead-lettered messages, oldest first, with their reasons (peeked: they stay there). */
   async peekDeadLetters(options?: OperationOptions & { maxMessageCount?: number }): Promise<DeadLetteredJobMessage[]> {
     this.#open();
@@ -194,9 +236,9 @@ export class ServiceBusJobQueue implements JobQueue {
         abortSignal: options?.abortSignal,
       });
       return messages.map((m) => ({
-        messageId: String(m.messageId),
+        messageId: String(m.applicationProperties?.[ORIGINAL_ID] ?? m.messageId),
         body: m.body as JobMessage['body'],
-        deliveryCount: m.deliveryCount ?? 0,
+        deliveryCount: Number(m.applicationProperties?.[ATTEMPTS] ?? 0) + (m.deliveryCount ?? 0),
         reason: m.deadLetterReason ?? '',
         ...(m.deadLetterErrorDescription === undefined ? {} : { description: m.deadLetterErrorDescription }),
       }));

@@ -26,6 +26,8 @@ export interface SqliteJobQueueOptions {
   lockDurationInMs?: number;
   /** Deliveries after which a failing message is dead-lettered instead of retried. */
   maxDeliveryCount?: number;
+  /** Wait before a failed message is delivered again (0: at once). A function gets the failed delivery's count. */
+  retryDelayInMs?: number | ((deliveryCount: number) => number);
   /** A message id seen within this window is dropped on send (0 disables detection). */
   duplicateDetectionWindowInMs?: number;
   /** Idle wait between polls when the queue is empty. */
@@ -103,6 +105,7 @@ export class SqliteJobQueue implements JobQueue {
   readonly #dedupWindowInMs: number;
   readonly #pollIntervalInMs: number;
   readonly #closeTimeoutInMs: number;
+  readonly #retryDelay: (deliveryCount: number) => number;
   readonly #now: () => number;
   readonly #subscriptions = new Set<SqliteSubscription>();
   #closed = false;
@@ -120,6 +123,8 @@ export class SqliteJobQueue implements JobQueue {
     this.#pollIntervalInMs = positive(options.pollIntervalInMs, 100, 'pollIntervalInMs');
     this.#closeTimeoutInMs = Math.max(0, options.closeTimeoutInMs ?? 10_000);
     this.#now = options.now ?? Date.now;
+    const delay = options.retryDelayInMs ?? 0;
+    this.#retryDelay = typeof delay === 'function' ? delay : () => delay;
     this.#db = openDatabase({ path: options.path });
     this.#db.exec(SCHEMA);
     const db = this.#db;
@@ -138,7 +143,7 @@ export class SqliteJobQueue implements JobQueue {
       ),
       renew: db.prepare(`UPDATE queue_messages SET locked_until = ? WHERE seq = ? AND lock_token = ?`),
       complete: db.prepare(`DELETE FROM queue_messages WHERE seq = ? AND lock_token = ? AND locked_until > ?`),
-      abandon: db.prepare(`UPDATE queue_messages SET lock_token = NULL, locked_until = 0 WHERE seq = ? AND lock_token = ?`),
+      abandon: db.prepare(`UPDATE queue_messages SET lock_token = NULL, locked_until = 0, visible_at = ? WHERE seq = ? AND lock_token = ?`),
       row: db.prepare(`SELECT seq, message_id, body, delivery_count, lock_token FROM queue_messages WHERE seq = ?`),
       remove: db.prepare(`DELETE FROM queue_messages WHERE seq = ?`),
       dead: db.prepare(
@@ -272,8 +277,10 @@ export class SqliteJobQueue implements JobQueue {
   complete(seq: number, lockToken: string): boolean {
     return !this.#closed && this.#stmts.complete.run(seq, lockToken, this.#now()).changes === 1;
   }
-  abandon(seq: number, lockToken: string): boolean {
-    return !this.#closed && this.#stmts.abandon.run(seq, lockToken).changes === 1;
+  /** Unlocks a message; after a failure it becomes visible again only once the retry delay has passed. */
+  abandon(seq: number, lockToken: string, failedDeliveryCount?: number): boolean {
+    const delay = failedDeliveryCount === undefined ? 0 : Math.max(0, this.#retryDelay(failedDeliveryCount));
+    return !this.#closed && this.#stmts.abandon.run(this.#now() + delay, seq, lockToken).changes === 1;
   }
   deadLetter(seq: number, lockToken: string, reason: string, description: string): boolean {
     return !this.#closed && this.#deadLetterTx(seq, lockToken, reason, description);
@@ -356,7 +363,8 @@ class SqliteSubscription {
           this.#queue.deadLetter(seq, lockToken, failureDescription(err), `Failed on delivery ${message.deliveryCount} of ${this.#queue.maxDeliveryCount}.`),
         );
       } else {
-        this.#settle(() => this.#queue.abandon(seq, lockToken));
+        // On close the message goes back at once; after a failure it waits for the retry delay.
+        this.#settle(() => this.#queue.abandon(seq, lockToken, this.#stop.signal.aborted ? undefined : message.deliveryCount));
       }
     } finally {
       this.#stop.signal.removeEventListener('abort', stopRenewal);
