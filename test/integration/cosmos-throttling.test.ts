@@ -52,4 +52,21 @@ describe('CosmosPairStore under 429 throttling', () => {
     expect(await store.getCounter('outlasted')).toBe(5);
     await store.close();
   });
+
+  it('bounds the in-memory batch: upsert waits for the writer instead of buffering without limit', async () => {
+    const { pairs, pairCounters } = await openTestCosmos(cosmos.endpoint, cosmos.key);
+    const store = new CosmosPairStore({ pairs, counters: pairCounters, maxBatchSize: 10, maxBufferedPairs: 20, writeConcurrency: 2 });
+    const batch = Array.from({ length: 200 }, () => makePair('bounded'));
+    cosmos.injectThrottling(30, { retryAfterInMs: 5, match: isDocumentWrite });
+    let maxPending = 0;
+    const sampler = setInterval(() => (maxPending = Math.max(maxPending, store.pendingCount)), 1);
+    await store.upsertMany(batch);
+    clearInterval(sampler);
+    maxPending = Math.max(maxPending, store.pendingCount);
+    expect(maxPending).toBeLessThanOrEqual(20);
+    await store.close(); // close flushes what is still queued
+    const reopened = new CosmosPairStore({ pairs, counters: pairCounters });
+    expect(await reopened.getCounter('bounded')).toBe(200);
+    await reopened.close();
+  });
 });
