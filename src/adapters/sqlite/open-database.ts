@@ -28,9 +28,7 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   return db;
 }
 
-export function storeClosedError(name: string): DistilleryError {
-  return new DistilleryError(`${name} is closed.`, { status: 503, type: 'server_error', code: 'store_closed' });
-}
+export { storeClosedError } from './store-closed-error.js';
 
 export function checkAbort(signal: AbortSignal | undefined): void {
   signal?.throwIfAborted();
