@@ -69,4 +69,19 @@ describe('CosmosPairStore under 429 throttling', () => {
     expect(await reopened.getCounter('bounded')).toBe(200);
     await reopened.close();
   });
+
+  it('keeps retrying after the SDK gives up on a request (more 429s in a row than its 9 retries)', async () => {
+    const { pairs, pairCounters } = await openTestCosmos(cosmos.endpoint, cosmos.key);
+    const store = new CosmosPairStore({ pairs, counters: pairCounters, writeConcurrency: 1 });
+    const batch = Array.from({ length: 5 }, () => makePair('persistent'));
+    const before = cosmos.throttledCount;
+    // One request at a time: the SDK absorbs at most 10 attempts per request, so 25 consecutive
+    // 429s can only be survived by the store's own retry after retryAfterInMs.
+    cosmos.injectThrottling(25, { retryAfterInMs: 2, match: isDocumentWrite });
+    await store.upsertMany(batch);
+    await store.flush();
+    expect(cosmos.throttledCount - before).toBe(25);
+    expect(await store.getCounter('persistent')).toBe(5);
+    await store.close();
+  });
 });
