@@ -1,6 +1,7 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AzureOpenAIFineTuningTrainer, fileNameOf, seedOf } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
+import { AzureOpenAIFineTuningTrainer, createFineTuningClient, fileNameOf, seedOf } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
+import { modelSettingsSchema } from '../../src/config.js';
 import { toChatFineTuningJsonl, type DatasetExample } from '../../src/core/distill/dataset-builder.js';
 import { JobFailure } from '../../src/core/distill/job-runner.js';
 import { UpstreamError } from '../../src/core/errors.js';
@@ -271,16 +272,16 @@ describe('AzureOpenAIFineTuningTrainer', () => {
 describe('a generative task distilled through Azure OpenAI fine-tuning, composed', () => {
   it('runs queued → … → succeeded, registers a remote version and the gateway serves it', async () => {
     const s = await fake({ apiKey: 'ft-key' });
+    // `ft-base`: the Azure OpenAI resource that fine-tunes and serves the fine-tuned deployments.
+    const ftBase = { provider: 'azure-openai', endpoint: s.azureEndpoint, deployment: 'unused', apiVersion: '2024-10-21', apiKeySetting: 'FT_API_KEY', auth: 'key', maxRetries: 0, timeoutInMs: 5_000 };
     const trainer = new AzureOpenAIFineTuningTrainer({
-      client: new AzureOpenAI({ endpoint: s.azureEndpoint, apiKey: 'ft-key', apiVersion: '2024-10-21', maxRetries: 0 }),
+      client: createFineTuningClient(modelSettingsSchema.parse(ftBase), { env: { FT_API_KEY: 'ft-key' } }),
       modelRef: 'ft-base',
       pollIntervalInMs: 5,
     });
     const h = await startHarness({
       teacher: { answer: (req) => ({ text: teacherAnswer(String(req.body.messages.at(-1).content)) }) },
-      models: {
-        'ft-base': { provider: 'azure-openai', endpoint: s.azureEndpoint, deployment: 'unused', apiVersion: '2024-10-21', apiKeySetting: 'FT_API_KEY', auth: 'key', maxRetries: 0, timeoutInMs: 5_000 },
-      },
+      models: { 'ft-base': ftBase },
       env: { FT_API_KEY: 'ft-key' },
       tasks: [
         {
@@ -338,6 +339,8 @@ describe('a generative task distilled through Azure OpenAI fine-tuning, composed
     expect(trainFile.content).toBe(exported);
     expect(s.files.get(ftJob.validation_file!)!.content).toBe(new TextDecoder().decode(await d.artifacts.get(`datasets/support-replies/${queued.id}/validation.jsonl`)));
     expect(ftJob.hyperparameters.n_epochs).toBe(2);
+    // Resource-level routes through the production client: no deployment in the path, the api-version on each call.
+    expect(s.requests.filter((r) => r.path.startsWith('/files') || r.path.startsWith('/fine_tuning')).every((r) => r.query.get('api-version') === '2024-10-21')).toBe(true);
 
     // The registered remote version, promoted, with its lineage and training metrics.
     const promoted = await d.registry.getPromoted('support-replies');

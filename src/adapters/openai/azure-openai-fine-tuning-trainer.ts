@@ -6,6 +6,8 @@ import { JobFailure } from '../../core/distill/job-runner.js';
 import { isAbortError, UpstreamError } from '../../core/errors.js';
 import { hash53 } from '../../core/hash.js';
 import type { OperationOptions, Trainer, TrainedModel, TrainRequest } from '../../core/ports.js';
+import type { ModelSettings } from '../../config.js';
+import { createOpenAIClient, type CreateModelOptions } from './create-openai-model.js';
 
 // Stage 2 on Azure OpenAI (or OpenAI) fine-tuning: upload the train/validation JSONL, create the
 // fine-tuning job, poll its status and events until it ends, and hand back the fine-tuned model
@@ -57,6 +59,16 @@ const QUOTA_CODES = new Set(['quotaExceeded', 'tooManyRequests', 'rate_limit_exc
 /** Status of an uploaded file that is ready (OpenAI: uploaded/processed; Azure: processed). */
 const FILE_READY = new Set(['uploaded', 'processed']);
 const FILE_PENDING = new Set(['pending', 'running']);
+
+/**
+ * The client for fine-tuning on the resource of a configured model (its endpoint, api-version and
+ * credentials): files and jobs are resource-level routes, so the deployment is dropped, and an
+ * upload of a large training file gets at least two minutes.
+ */
+export function createFineTuningClient(settings: ModelSettings, options: CreateModelOptions): FineTuningClient {
+  const { deployment: _deployment, ...resource } = settings;
+  return createOpenAIClient({ ...resource, timeoutInMs: Math.max(settings.timeoutInMs, 120_000) }, options);
+}
 
 export const fileNameOf = (jobId: string, split: 'train' | 'validation') => `distillery-${jobId}-${split}.jsonl`;
 
