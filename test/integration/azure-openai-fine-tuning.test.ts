@@ -141,9 +141,20 @@ describe('AzureOpenAIFineTuningTrainer', () => {
   it('works through the AzureOpenAI client (api-key, api-version) and reads losses from Azure-style event text', async () => {
     const s = await fake({ apiKey: 'azure-key', eventStyle: 'azure', fileProcessingTicks: 3 });
     const client = new AzureOpenAI({ endpoint: s.azureEndpoint, apiKey: 'azure-key', apiVersion: '2024-10-21', maxRetries: 0 });
-    const trainer = new AzureOpenAIFineTuningTrainer({ client, modelRef: 'ft-base', pollIntervalInMs: 5, sendMetadata: false });
+    const deployed: string[] = [];
+    const trainer = new AzureOpenAIFineTuningTrainer({
+      client,
+      modelRef: 'ft-base',
+      pollIntervalInMs: 5,
+      sendMetadata: false,
+      // Azure serves a fine-tuned model through a deployment made on the control plane.
+      deploymentName: (model) => (deployed.push(model), `support-replies-v2`),
+    });
     const trained = await trainer.train(request('support-replies.2'));
     const job = s.jobs[0]!;
+    expect(deployed).toEqual([job.fine_tuned_model]);
+    expect(trained.endpoint).toEqual({ modelRef: 'ft-base', model: 'support-replies-v2' });
+    expect(trained.hyperparameters.fineTunedModel).toBe(job.fine_tuned_model);
     expect(s.requests.every((r) => r.query.get('api-version') === '2024-10-21')).toBe(true);
     expect(s.requests.find((r) => r.path === '/fine_tuning/jobs' && r.method === 'POST')!.body).not.toHaveProperty('metadata');
     // Azure imports files before a job may use them: the trainer waited for `processed`.
@@ -151,7 +162,6 @@ describe('AzureOpenAIFineTuningTrainer', () => {
     const last = [...job.internal.events].reverse().find((e) => /^Step/.test(e.message))!.message;
     const [, trainLoss, validLoss] = /training loss=([\d.]+), validation loss=([\d.]+)/.exec(last)!;
     expect(trained.metrics).toMatchObject({ train_loss: Number(trainLoss), valid_loss: Number(validLoss) });
-    expect(trained.endpoint).toEqual({ modelRef: 'ft-base', model: job.fine_tuned_model });
 
     // A wrong key is a configuration error: a permanent, typed job failure.
     const bad = new AzureOpenAIFineTuningTrainer({ client: new AzureOpenAI({ endpoint: s.azureEndpoint, apiKey: 'wrong', apiVersion: '2024-10-21', maxRetries: 0 }), modelRef: 'ft-base', pollIntervalInMs: 5 });
@@ -233,15 +243,19 @@ describe('AzureOpenAIFineTuningTrainer', () => {
   it('gives up with a clear failure when the quota stays exhausted past the configured wait', async () => {
     const s = await fake({ maxQueued: 0, trainingTicks: 10_000 });
     const client = openaiClient(s);
-    void new AzureOpenAIFineTuningTrainer({ client, modelRef: 'ft-base', pollIntervalInMs: 50 })
-      .train(request('other-task.2'), { abortSignal: AbortSignal.timeout(3_000) })
-      .catch(() => undefined);
+    const stopBlocker = new AbortController();
+    const blocker = new AzureOpenAIFineTuningTrainer({ client, modelRef: 'ft-base', pollIntervalInMs: 20 })
+      .train(request('other-task.2'), { abortSignal: stopBlocker.signal })
+      .catch((e: unknown) => e);
     while (s.jobs.length === 0) await new Promise((r) => setTimeout(r, 5));
     const trainer = new AzureOpenAIFineTuningTrainer({ client, modelRef: 'ft-base', pollIntervalInMs: 5, quotaRetryIntervalInMs: 10, maxQuotaWaitInMs: 60 });
     const err = await trainer.train(request('support-replies.7')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobFailure);
     expect((err as JobFailure).code).toBe('fine_tuning_quota_exhausted');
     expect((err as JobFailure).message).toMatch(/maximum number of queued fine-tuning jobs/);
+    expect(s.jobs).toHaveLength(1);
+    stopBlocker.abort(new Error('test over'));
+    expect(await blocker).toMatchObject({ message: 'test over' });
   });
 
   it('a failed fine-tuning job becomes a clear job failure, and so does a rejected training file', async () => {
