@@ -197,10 +197,12 @@ describe('AzureOpenAIFineTuningTrainer', () => {
     expect(count(s, 'POST', '/fine_tuning/jobs')).toBe(1);
     expect(trained.endpoint!.model).toBe(s.jobs[0]!.fine_tuned_model);
 
+    // Someone starts another job on the same uploaded file: the job tagged with this job id wins.
+    await openaiClient(s).fineTuning.jobs.create({ model: 'gpt-4o-mini-2024-07-18', training_file: s.jobs[0]!.training_file });
     // A third call after success returns the same model (same inputs, same outputs).
     const again = await second.train(request(jobId));
     expect(again.endpoint).toEqual(trained.endpoint);
-    expect(s.jobs).toHaveLength(1);
+    expect(s.jobs).toHaveLength(2);
   });
 
   it('a crash between upload and job creation reuses the uploaded files; a 5xx is a retryable upstream error', async () => {

@@ -258,17 +258,19 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
     await scoped(abortSignal, async (signal) => {
       for await (const f of this.client.files.list({ purpose: 'fine-tune' }, { signal })) if (f.filename === trainName) fileIds.add(f.id);
     });
+    // Preference: tagged with this job id over merely trained on its file (someone may have
+    // reused the file); live or successful over failed/cancelled (history); then the oldest.
+    const rank = (j: FineTuningJob, tagged: boolean) => [tagged ? 0 : 1, j.status === 'failed' || j.status === 'cancelled' ? 1 : 0, j.created_at];
+    const better = (a: number[], b: number[]) => (a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!) < 0;
     return scoped(abortSignal, async (signal) => {
-      let found: FineTuningJob | undefined;
+      let found: { job: FineTuningJob; rank: number[] } | undefined;
       for await (const j of this.client.fineTuning.jobs.list({ limit: 100 }, { signal })) {
-        const meta = j.metadata as Record<string, string> | null | undefined;
-        if (meta?.distillery_job === jobId || fileIds.has(j.training_file)) {
-          // A cancelled or failed attempt is history; a live or successful one is the answer.
-          if (j.status !== 'cancelled' && j.status !== 'failed') return j;
-          found ??= j;
-        }
+        const tagged = (j.metadata as Record<string, string> | null | undefined)?.distillery_job === jobId;
+        if (!tagged && !fileIds.has(j.training_file)) continue;
+        const r = rank(j, tagged);
+        if (!found || better(r, found.rank)) found = { job: j, rank: r };
       }
-      return found;
+      return found?.job;
     });
   }
 
