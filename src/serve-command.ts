@@ -34,7 +34,8 @@ export async function startBuiltinModels(config: Config, print: (line: string) =
   for (const [id, model] of Object.entries(config.document.models)) {
     if (model.builtin !== 'demo-teacher') continue;
     const onnx = await loadDemoTeacherModel({
-      cacheDir: path.join(path.resolve(config.settings.DISTILLERY_DATA_DIR), 'demo-teacher-cache'),
+      // One cache per checkout, whatever the data folder: the teacher is the same for every run.
+      cacheDir: path.join(packageRoot(), '.data', 'demo-teacher-cache'),
       dataRoot: path.join(packageRoot(), 'data'),
       log: print,
     });
