@@ -283,6 +283,15 @@ describe('AzureOpenAIFineTuningTrainer', () => {
     // No training data at all is refused before anything is uploaded.
     await expect(t2.train(request('support-replies.10', []))).rejects.toMatchObject({ code: 'no_training_data' });
   });
+
+  it('a fine-tuning job that outlives maxTrainingTimeInMs fails the job with a time-out', async () => {
+    const s = await fake({ trainingTicks: 100_000 });
+    const trainer = new AzureOpenAIFineTuningTrainer({ client: openaiClient(s), modelRef: 'ft-base', pollIntervalInMs: 10, maxTrainingTimeInMs: 150 });
+    const err = await trainer.train(request('support-replies.11')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobFailure);
+    expect((err as JobFailure).code).toBe('fine_tuning_timeout');
+    expect((err as JobFailure).message).toMatch(new RegExp(`^Fine-tuning job ${s.jobs[0]!.id} did not finish within 150 ms \\(last status (validating_files|queued|running)\\)\\.$`));
+  });
 });
 
 describe('a generative task distilled through Azure OpenAI fine-tuning, composed', () => {

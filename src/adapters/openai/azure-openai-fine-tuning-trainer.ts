@@ -38,7 +38,10 @@ export interface AzureOpenAIFineTuningTrainerOptions {
   quotaRetryIntervalInMs?: number;
   /** Give up waiting for a free training slot after this long (default 24 h). */
   maxQuotaWaitInMs?: number;
-  /** Give up on a fine-tuning job that has not ended after this long (default 72 h). */
+  /**
+   * Give up on a fine-tuning job that has not ended this long after it was created (default 35
+   * days: Azure's 720-hour training limit plus time queued behind other jobs of the resource).
+   */
   maxTrainingTimeInMs?: number;
   /**
    * Send `metadata: { distillery_job }` with the job (OpenAI and recent Azure api-versions).
@@ -214,7 +217,7 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
     this.pollIntervalInMs = options.pollIntervalInMs ?? 30_000;
     this.quotaRetryIntervalInMs = options.quotaRetryIntervalInMs ?? 60_000;
     this.maxQuotaWaitInMs = options.maxQuotaWaitInMs ?? 24 * 3_600_000;
-    this.maxTrainingTimeInMs = options.maxTrainingTimeInMs ?? 72 * 3_600_000;
+    this.maxTrainingTimeInMs = options.maxTrainingTimeInMs ?? 35 * 24 * 3_600_000;
     this.sendMetadata = options.sendMetadata ?? true;
     this.deploymentName = options.deploymentName ?? ((name) => name);
     this.log = options.log ?? (() => undefined);
@@ -396,7 +399,8 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
     let lastStatus = '';
     let lastEventId: string | undefined;
     const losses: LossReading = {};
-    const started = Date.now();
+    // Measured from the job's creation, so a resumed job does not get a fresh allowance.
+    const started = Math.min(Date.now(), initial.created_at ? initial.created_at * 1000 : Date.now());
     for (;;) {
       if (job.status !== lastStatus) {
         progress(job.status === 'running' ? 0.3 : 0.15, `fine-tuning job ${job.id}: ${job.status}`);
