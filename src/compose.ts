@@ -16,6 +16,7 @@ import { RegistryStudentResolver } from './adapters/onnx/registry-student-resolv
 import { OnnxSessionCache } from './adapters/onnx/onnx-session-cache.js';
 import { OnnxStudentModel } from './adapters/onnx/onnx-student-model.js';
 import { readStudentArtifacts } from './adapters/onnx/student-artifacts.js';
+import { AzureOpenAIFineTuningTrainer, createFineTuningClient } from './adapters/openai/azure-openai-fine-tuning-trainer.js';
 import { createOpenAIModel } from './adapters/openai/create-openai-model.js';
 import { ServiceBusJobQueue } from './adapters/service-bus/service-bus-job-queue.js';
 import { SqliteJobQueue } from './adapters/sqlite/sqlite-job-queue.js';
@@ -23,9 +24,10 @@ import { SqliteJobStore } from './adapters/sqlite/sqlite-job-store.js';
 import { SqliteModelRegistry } from './adapters/sqlite/sqlite-model-registry.js';
 import { SqlitePairStore } from './adapters/sqlite/sqlite-pair-store.js';
 import type { Config } from './config.js';
+import { applySourceSplits, DatasetJobs, STAGE1_CHUNK_KIND } from './core/distill/dataset-jobs.js';
 import { DistillTriggers } from './core/distill/distill-triggers.js';
 import { createJobMessageDispatcher, dispatchReceived, type JobMessageDispatcher, type JobMessageHandler } from './core/distill/job-messages.js';
-import { JobRunner, type JobRunnerDeps } from './core/distill/job-runner.js';
+import { JobFailure, JobRunner, type JobRunnerDeps } from './core/distill/job-runner.js';
 import { DistilleryError } from './core/errors.js';
 import { DEFAULT_PRICING, parsePricing, priceCall, type Pricing } from './core/eval/pricing.js';
 import { PairWriter } from './core/pairs/pair-writer.js';
@@ -36,6 +38,7 @@ import { CircuitBreakerChatModel } from './core/routing/circuit-breaker.js';
 import { createLabelParser } from './core/tasks/classification-task.js';
 import type { TaskConfig } from './core/tasks/task-schema.js';
 import { createAdminRoutes } from './http/admin-routes.js';
+import { createDistillationRoutes } from './http/distillation-routes.js';
 import { ApiKeyAuthenticator, generateApiKey, type ApiKeyRecord } from './http/api-key-auth.js';
 import { createApp, type AppEnv, type MountedRoutes, type TaskCatalog } from './http/create-app.js';
 import { createDashboardRoutes, createReportApiRoutes } from './http/report-routes.js';
@@ -79,6 +82,8 @@ export interface Distillery {
   registry: ModelRegistry;
   artifacts: ArtifactStore;
   runner: JobRunner;
+  /** Distillation jobs from a dataset: spec preparation, stage-1 chunks, reports. */
+  datasetJobs: DatasetJobs;
   /** Handles one jobs-queue message body, whichever host received it. */
   dispatchJobMessage: JobMessageDispatcher;
   triggers: DistillTriggers;
@@ -269,22 +274,66 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   });
 
   // --- distillation ----------------------------------------------------------------------------------
+  // Remote fine-tuning: one trainer per configured Azure OpenAI resource a task names.
+  const fineTuners = new Map<string, AzureOpenAIFineTuningTrainer>();
+  const azureOpenAITrainer: Trainer = {
+    kind: 'azure-openai',
+    train: (request, opts) => {
+      const ref = request.task.distill.fineTuning.modelRef;
+      const settingsOfModel = ref ? document.models[ref] : undefined;
+      if (!ref || !settingsOfModel) {
+        throw new JobFailure(`Task '${request.task.name}' uses the azure-openai trainer but distill.fineTuning.modelRef names no configured model.`, 'trainer_unavailable');
+      }
+      let trainer = fineTuners.get(ref);
+      if (!trainer) {
+        trainer = new AzureOpenAIFineTuningTrainer({
+          client: createFineTuningClient(settingsOfModel, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.credential ? { credential: options.credential } : {}) }),
+          modelRef: ref,
+          log,
+        });
+        fineTuners.set(ref, trainer);
+      }
+      return trainer.train(request, opts);
+    },
+  };
   const encoding = getEncoding('cl100k_base');
+  const datasetJobs = new DatasetJobs({
+    jobs: jobStore,
+    pairs: pairStore,
+    artifacts,
+    queue: jobQueue,
+    clock,
+    tasks,
+    model: configuredModel,
+    price: (modelId, hosting, usage, latencyInMs) => {
+      try {
+        return priceCall(pricing, { modelId, hosting, usage, latencyInMs });
+      } catch {
+        return undefined;
+      }
+    },
+    log,
+  });
   const runner = new JobRunner({
     jobs: jobStore,
     pairs: pairStore,
     artifacts,
     registry,
-    trainers: { 'local-onnx': new LocalOnnxTrainer({ artifacts }), ...options.trainers },
+    trainers: { 'local-onnx': new LocalOnnxTrainer({ artifacts }), 'azure-openai': azureOpenAITrainer, ...options.trainers },
     tasks,
     loadStudent,
     teacherModelId: (task) => task.config.teacher,
     clock,
     countTokens: (text) => encoding.encode(text).length,
     ...(options.afterJobStep ? { afterStep: options.afterJobStep } : {}),
+    generate: (job, context) => datasetJobs.generate(job, context),
+    taskOf: (job) => datasetJobs.taskOf(job),
+    applySourceSplits: (job, dataset, splits) =>
+      applySourceSplits(dataset, splits as ReadonlyMap<string, 'train' | 'validation'>, datasetJobs.taskOf(job)?.config.distill.dataset.validationShare ?? 0.1),
+    report: (job, input) => datasetJobs.report(job, input),
     log,
   });
-  const messageHandlers: Record<string, JobMessageHandler> = {};
+  const messageHandlers: Record<string, JobMessageHandler> = { [STAGE1_CHUNK_KIND]: datasetJobs.handleChunk };
   const dispatchJobMessage = createJobMessageDispatcher(runner, messageHandlers);
   const triggers = new DistillTriggers({
     jobs: jobStore,
@@ -316,9 +365,10 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     {
       path: '/admin',
       scope: 'admin',
-      app: createAdminRoutes({ tasks, jobs: jobStore, registry, triggers, onModelChange: (task) => students.invalidate(task) }),
+      app: createAdminRoutes({ tasks, artifacts, jobs: jobStore, registry, triggers, onModelChange: (task) => students.invalidate(task) }),
     },
     { path: '/admin/reports', scope: 'admin', app: createReportApiRoutes(reportDeps) },
+    { path: '/admin/distillations', scope: 'admin', app: createDistillationRoutes({ jobs: jobStore, datasetJobs, triggers }) },
     { path: '', scope: 'public', app: createDashboardRoutes({}) },
   ];
   const app = createApp({
@@ -383,6 +433,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     registry,
     artifacts,
     runner,
+    datasetJobs,
     dispatchJobMessage,
     triggers,
     tasks,

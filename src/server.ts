@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Distillery } from './compose.js';
 
@@ -35,7 +36,8 @@ async function main() {
   await runServe({});
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+// Installed as a bin, argv[1] is a symlink while import.meta.url is the real file.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main().catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { DistillTriggers } from '../core/distill/distill-triggers.js';
 import { forbidden, invalidRequest, notFound } from '../core/errors.js';
-import type { JobRecord, JobState, JobStore, ModelRegistry, ModelVersion } from '../core/ports.js';
+import { datasetPathOf } from '../core/distill/job-runner.js';
+import type { ArtifactStore, JobRecord, JobState, JobStore, ModelRegistry, ModelVersion } from '../core/ports.js';
 import type { AppEnv, TaskCatalog } from './create-app.js';
 
 // Admin API (admin-scoped keys): trigger distillation, follow jobs, list, promote and roll back
@@ -12,6 +13,7 @@ export const OPERATOR_TENANT = '*';
 
 export interface AdminRouteDeps {
   tasks: TaskCatalog;
+  artifacts: ArtifactStore;
   jobs: JobStore;
   registry: ModelRegistry;
   triggers: DistillTriggers;
@@ -90,6 +92,18 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     const job = await deps.jobs.get(c.req.param('id'));
     if (!job || !canSee(c.get('tenant'), job)) throw notFound(`Job '${c.req.param('id')}' does not exist.`, 'job_not_found');
     return c.json(jobView(job));
+  });
+
+  // The versioned dataset a job built: manifest, examples and (generative tasks) fine-tuning files.
+  const datasetFiles = ['manifest.json', 'examples.jsonl', 'train.jsonl', 'validation.jsonl', 'validation-report.json'] as const;
+  app.get('/jobs/:id/dataset/:file', async (c) => {
+    const job = await deps.jobs.get(c.req.param('id'));
+    if (!job || !canSee(c.get('tenant'), job)) throw notFound(`Job '${c.req.param('id')}' does not exist.`, 'job_not_found');
+    const file = c.req.param('file');
+    if (!(datasetFiles as readonly string[]).includes(file)) throw invalidRequest(`file must be one of ${datasetFiles.join(', ')}.`, 'file');
+    const bytes = await deps.artifacts.get(`${datasetPathOf(job)}/${file}`);
+    if (!bytes) throw notFound(`Job '${job.id}' has no ${file} (yet).`, 'dataset_file_not_found');
+    return c.body(new Uint8Array(bytes), 200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/jsonl' });
   });
 
   app.get('/tasks/:task/models', async (c) => {

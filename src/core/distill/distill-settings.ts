@@ -55,6 +55,8 @@ export const distillSettingsSchema = z.object({
   fineTuning: z
     .object({
       baseModel: z.string().default('gpt-4o-mini-2024-07-18'),
+      /** Configured model (an Azure OpenAI resource) that runs the fine-tuning and serves the result. */
+      modelRef: z.string().optional(),
       n_epochs: z.number().int().min(1).max(50).default(3),
       batch_size: z.number().int().min(1).max(256).optional(),
       learning_rate_multiplier: z.number().positive().max(10).optional(),
