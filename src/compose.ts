@@ -41,6 +41,7 @@ import { createAdminRoutes } from './http/admin-routes.js';
 import { createDistillationRoutes } from './http/distillation-routes.js';
 import { ApiKeyAuthenticator, generateApiKey, type ApiKeyRecord } from './http/api-key-auth.js';
 import { createApp, type AppEnv, type MountedRoutes, type TaskCatalog } from './http/create-app.js';
+import { createOpenApiRoutes } from './http/openapi.js';
 import { createDashboardRoutes, createReportApiRoutes } from './http/report-routes.js';
 import { LocalOnnxTrainer } from './train/local-onnx-trainer.js';
 
@@ -370,6 +371,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     { path: '/admin/reports', scope: 'admin', app: createReportApiRoutes(reportDeps) },
     { path: '/admin/distillations', scope: 'admin', app: createDistillationRoutes({ jobs: jobStore, datasetJobs, triggers }) },
     { path: '', scope: 'public', app: createDashboardRoutes({}) },
+    { path: '', scope: 'public', app: createOpenApiRoutes() },
   ];
   const app = createApp({
     gateway,
