@@ -15,7 +15,7 @@ import type {
 } from '../ports.js';
 import type { TaskRuntime } from '../routing/chat-gateway.js';
 import { validateChatDataset, type ChatDatasetReport } from './chat-format-validator.js';
-import { buildDataset, toChatFineTuningJsonl, type DatasetExample, type DatasetManifest } from './dataset-builder.js';
+import { buildDataset, toChatFineTuningJsonl, type Dataset, type DatasetExample, type DatasetManifest } from './dataset-builder.js';
 import { decidePromotion, evaluateCandidate, type ArmEvaluation, type CandidateEvaluation } from './evaluate-candidate.js';
 
 // The distillation job as a persisted state machine:
@@ -41,8 +41,21 @@ export interface JobRunnerDeps {
   clock: Clock;
   /** Tokenizer for fine-tuning file validation (cl100k_base). */
   countTokens?: (text: string) => number;
-  /** Stage 1 for dataset jobs: has the teacher answer the job's inputs (see dataset-jobs). */
+  /**
+   * Stage 1 for dataset jobs: has the teacher answer the job's inputs (see dataset-jobs). A result
+   * with `pending: true` means the work runs elsewhere (queue chunks) and the job is re-entered
+   * by a later message: the runner returns and leaves the job in `generating`.
+   */
   generate?: (job: JobRecord, context: StepContext) => Promise<Record<string, unknown>>;
+  /** Dataset jobs: the task built from the job's spec (wins over the configured catalog). */
+  taskOf?: (job: JobRecord) => TaskRuntime | undefined;
+  /** Dataset jobs: re-splits the built dataset by the pairs' source splits (spec validation → test). */
+  applySourceSplits?: (job: JobRecord, dataset: Dataset, sourceSplits: ReadonlyMap<string, string>) => Dataset;
+  /** Dataset jobs: the evaluation report (student vs teacher vs baseline), stored as `steps.report`. */
+  report?: (
+    job: JobRecord,
+    input: { test: readonly DatasetExample[]; train: readonly DatasetExample[]; candidate: ChatModel; evaluation: CandidateEvaluation; version: ModelVersion },
+  ) => Promise<Record<string, unknown>>;
   /** Test hook: called after each step is saved; throwing simulates a worker dying there. */
   afterStep?: (job: JobRecord, step: JobState) => void | Promise<void>;
   log?: (message: string) => void;
@@ -98,6 +111,7 @@ export class JobRunner {
       while (!isTerminal(job.state)) {
         options.abortSignal?.throwIfAborted();
         job = await this.step(job, options.abortSignal);
+        if (job.state === 'generating' && (job.steps.generation as { pending?: unknown } | undefined)?.pending === true) return job;
       }
       return job;
     } catch (err) {
@@ -120,7 +134,7 @@ export class JobRunner {
   }
 
   private async step(job: JobRecord, abortSignal: AbortSignal | undefined): Promise<JobRecord> {
-    const task = this.deps.tasks.get(job.task);
+    const task = (job.kind === 'dataset' ? this.deps.taskOf?.(job) : undefined) ?? this.deps.tasks.get(job.task);
     if (!task) throw new JobFailure(`Task '${job.task}' is not configured.`, 'task_not_found');
     const context: StepContext = {
       ...(abortSignal ? { abortSignal } : {}),
@@ -137,6 +151,8 @@ export class JobRunner {
         break;
       case 'generating': {
         const steps = await this.deps.generate!(job, context);
+        // Not saved: chunk workers update progress meanwhile, and the last one re-enters the job.
+        if (steps.pending === true) return { ...job, steps: { ...job.steps, generation: steps } };
         next = await this.save(job, { state: 'building_dataset', progress: 0.4, steps: { generation: steps } }, this.entry('info', 'stage 1 (teacher answers) done'));
         break;
       }
@@ -159,7 +175,7 @@ export class JobRunner {
         break;
       }
       case 'evaluating': {
-        const { evaluation, decision, version } = await this.evaluateStep(job, task);
+        const { evaluation, decision, version, report } = await this.evaluateStep(job, task);
         if (decision.promote) {
           const promoted = await this.deps.registry.getPromoted(job.task);
           if (promoted?.version !== version.version) await this.deps.registry.promote(job.task, version.version);
@@ -171,7 +187,7 @@ export class JobRunner {
             outcome: decision.promote ? 'promoted' : 'rejected',
             progress: 1,
             finishedAt: this.now(),
-            steps: { evaluation: summarizeEvaluation(evaluation), gate: decision },
+            steps: { evaluation: summarizeEvaluation(evaluation), gate: decision, ...(report ? { report } : {}) },
           },
           this.entry(decision.promote ? 'info' : 'warn', `${decision.promote ? 'promoted' : 'rejected'} ${version.id}: ${decision.reasons.join('; ')}`),
         );
@@ -186,15 +202,16 @@ export class JobRunner {
 
   private async buildDatasetStep(job: JobRecord, task: TaskRuntime) {
     const settings = task.config.distill.dataset;
-    const datasetId = (job.spec as { datasetId?: string } | undefined)?.datasetId ?? settings.datasetId;
+    const datasetId = (job.spec as { datasetId?: string } | undefined)?.datasetId ?? (job.kind === 'dataset' ? job.id : settings.datasetId);
     const path = datasetPathOf(job);
     const existing = await this.deps.artifacts.get(`${path}/manifest.json`);
     let manifest: DatasetManifest;
     if (existing) {
       manifest = JSON.parse(text(existing)) as DatasetManifest;
     } else {
-      const pairs = this.deps.pairs.list({ task: job.task, ...(datasetId ? { datasetId } : {}) });
-      const dataset = await buildDataset(newest(pairs, settings.maxPairs), {
+      const sourceSplits = new Map<string, string>();
+      const pairs = tapSplits(this.deps.pairs.list({ task: job.task, ...(datasetId ? { datasetId } : {}) }), sourceSplits);
+      let dataset = await buildDataset(newest(pairs, settings.maxPairs), {
         task: job.task,
         version: job.id,
         jobId: job.id,
@@ -203,6 +220,7 @@ export class JobRunner {
         ...(task.config.classification ? { classification: task.config.classification } : {}),
         ...(task.parseLabel ? { parseLabel: task.parseLabel } : {}),
       });
+      if (job.kind === 'dataset' && this.deps.applySourceSplits) dataset = this.deps.applySourceSplits(job, dataset, sourceSplits);
       manifest = dataset.manifest;
       if (manifest.counts.kept < settings.minExamples) {
         throw new JobFailure(
@@ -293,11 +311,23 @@ export class JobRunner {
     try {
       const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate });
       const decision = decidePromotion(evaluation, gate);
-      return { evaluation, decision, version };
+      const report =
+        job.kind === 'dataset' && this.deps.report
+          ? await this.deps.report(job, { test, train: examples.filter((e) => e.split === 'train'), candidate, evaluation, version })
+          : undefined;
+      return { evaluation, decision, version, report };
     } finally {
       // In-process models hold an inference session; evaluation copies must not linger.
       for (const m of [candidate, current]) await (m as { release?: () => Promise<void> } | undefined)?.release?.();
     }
+  }
+}
+
+/** Passes pairs through, noting each one's source split (dataset jobs keep the spec's splits). */
+async function* tapSplits(pairs: AsyncIterable<PairRecord>, splits: Map<string, string>): AsyncIterable<PairRecord> {
+  for await (const p of pairs) {
+    if (p.source.split) splits.set(p.id, p.source.split);
+    yield p;
   }
 }
 

@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import type { DatasetJobs } from '../core/distill/dataset-jobs.js';
+import type { DistillTriggers } from '../core/distill/distill-triggers.js';
+import { DistilleryError, notFound } from '../core/errors.js';
+import type { JobRecord, JobStore } from '../core/ports.js';
+import { canSee, jobView } from './admin-routes.js';
+import type { AppEnv } from './create-app.js';
+import { readJsonBody } from './read-json-body.js';
+
+// Distillation jobs from a dataset (admin scope): POST a job spec (validated, inline JSONL moved
+// to the artifact store), then follow it by id: state, progress, stage-1 figures and, when it
+// ends, the report comparing student, teacher and the un-distilled baseline.
+
+export interface DistillationRouteDeps {
+  jobs: JobStore;
+  datasetJobs: Pick<DatasetJobs, 'prepare'>;
+  triggers: Pick<DistillTriggers, 'request'>;
+  /** Specs carry inline datasets: a larger limit than chat requests (default 64 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** What a client follows: the job with its stage-1 summary and report lifted to the top. */
+export function distillationView(job: JobRecord) {
+  const steps = job.steps as { generation?: unknown; report?: unknown; gate?: unknown };
+  return {
+    ...jobView(job),
+    object: 'distillation.job',
+    status: job.state,
+    stage1: steps.generation ?? null,
+    report: steps.report ?? null,
+    gate: steps.gate ?? null,
+  };
+}
+
+export function createDistillationRoutes(deps: DistillationRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post('/', async (c) => {
+    const body = await readJsonBody(c.req.raw, deps.maxBodyBytes ?? 64 * 1024 * 1024);
+    const prepared = await deps.datasetJobs.prepare(body, { abortSignal: c.req.raw.signal });
+    const result = await deps.triggers.request(
+      prepared.task,
+      { type: 'spec', detail: `${prepared.detail} (admin API ${c.get('principal').keyId})` },
+      { kind: 'dataset', spec: prepared.spec, tenant: c.get('tenant') },
+    );
+    if (!result.created) {
+      throw new DistilleryError(`Task '${prepared.task}' already has an active job (${result.job.id}); submit again when it ends.`, {
+        status: 409,
+        type: 'conflict_error',
+        code: 'job_active',
+        param: 'task',
+      });
+    }
+    return c.json(distillationView(result.job), 201);
+  });
+
+  app.get('/:id', async (c) => {
+    const job = await deps.jobs.get(c.req.param('id'));
+    if (!job || job.kind !== 'dataset' || !canSee(c.get('tenant'), job)) throw notFound(`Distillation job '${c.req.param('id')}' does not exist.`, 'job_not_found');
+    return c.json(distillationView(job));
+  });
+
+  return app;
+}

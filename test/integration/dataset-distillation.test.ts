@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { BackgroundWork } from '../../src/compose.js';
+import { ServiceBusJobQueue } from '../../src/adapters/service-bus/service-bus-job-queue.js';
+import { dispatchReceived } from '../../src/core/distill/job-messages.js';
+import type { JobRecord, JobQueueSubscription, ReceivedJobMessage } from '../../src/core/ports.js';
+import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
+import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import type { Fault, FakeRequest } from '../fixtures/fake-openai-server.js';
+
+// Distillation jobs from a dataset, end to end through the admin API: stage 1 fanned out as queue
+// chunks answered by a fake teacher over HTTP, stage 2 on the embedded pipeline, a report that
+// compares student, teacher and baseline. Then the same over the Service Bus broker with several
+// workers and one killed mid-chunk, a teacher failing 40% of the examples, and a throttling one.
+
+const data = clincSubset(['banking', 'credit_cards']);
+const gold = goldLabels();
+const toJsonl = (rows: readonly { text: string; label: string }[]) => rows.map((r) => JSON.stringify({ prompt: r.text, label: r.label })).join('\n');
+const userText = (req: FakeRequest) => String([...req.body.messages].reverse().find((m: { role: string }) => m.role === 'user')?.content ?? '');
+
+/** Teacher behaviour, switched per test (the tests of a file run one after another). */
+let fault: (req: FakeRequest, index: number) => Fault | Fault[] | undefined = () => undefined;
+
+async function submit(h: Harness, spec: Record<string, unknown>) {
+  const res = await h.distillery.app.request('/admin/distillations', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function follow(h: Harness, id: string, timeoutInMs = 120_000) {
+  const deadline = Date.now() + timeoutInMs;
+  for (;;) {
+    const res = await h.distillery.app.request(`/admin/distillations/${id}`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
+    expect(res.status).toBe(200);
+    const view = (await res.json()) as any;
+    if (view.status === 'succeeded' || view.status === 'failed') return view;
+    if (Date.now() > deadline) throw new Error(`job ${id} did not finish: ${JSON.stringify({ status: view.status, progress: view.progress, log: view.log })}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function baseSpec(task: string, train: readonly { text: string; label: string }[], validation?: readonly { text: string; label: string }[]) {
+  return {
+    task,
+    teacher: 'teacher',
+    task_type: 'classification',
+    labels: data.labels,
+    student: { kind: 'onnx-classifier' },
+    training_data: toJsonl(train),
+    ...(validation ? { validation_data: { jsonl: toJsonl(validation) } } : {}),
+    hyperparameters: { num_epochs: 8, learning_rate: 1, temperature: 2 },
+    chunk_size: 500,
+    concurrency: 8,
+    retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 5_000 },
+    gate: { minAgreement: 0.8, minTestExamples: 50, maxP95LatencyInMs: 50 },
+  };
+}
+
+describe('dataset distillation on embedded defaults', () => {
+  let h: Harness;
+  let work: BackgroundWork;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      teacher: {
+        model: 'DeepSeek-V3',
+        answer: (req) => ({ text: gold.get(userText(req)) ?? 'unknown', completionTokens: 3 }),
+        fault: (req, i) => fault(req, i),
+      },
+      tasks: [],
+      // A breaker tuned for traffic would turn the 40%-failure teacher into a dead one.
+      teacherSettings: { circuitBreaker: { failureThreshold: 1000, cooldownInMs: 0 } },
+    });
+    work = h.distillery.startBackgroundWork({ worker: true, scheduler: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await work?.stop();
+    await h?.close();
+  });
+
+  it('runs a spec of a few thousand rows end to end: promoted student and a report against teacher and baseline', async () => {
+    fault = () => undefined;
+    const spec = baseSpec('intents', data.train, data.test);
+    const { status, body } = await submit(h, spec);
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ object: 'distillation.job', id: 'intents.1', kind: 'dataset', status: 'queued', trigger: { type: 'spec' } });
+    // The stored spec references the uploaded file, not the rows.
+    expect(body.spec.training_data.path).toMatch(/^distillations\/uploads\//);
+
+    const view = await follow(h, body.id);
+    expect(view.status, JSON.stringify(view.log)).toBe('succeeded');
+    expect(view.outcome).toBe('promoted');
+    expect(view.progress).toBe(1);
+    const rows = data.train.length + data.test.length;
+    expect(rows).toBeGreaterThan(3000);
+    expect(view.stage1).toMatchObject({ chunks: Math.ceil(rows / 500), examples: rows, ok: rows, failed: 0, successRatio: 1, minSuccessRatio: 0.7 });
+    expect(view.stage1.costUsd).toBeGreaterThan(0); // DeepSeek-V3 is in the pricing table
+
+    // Stage 2 used the spec's splits: the validation rows are the held-out test set.
+    const dataset = h.distillery.artifacts;
+    const manifest = JSON.parse(new TextDecoder().decode((await dataset.get('datasets/intents/intents.1/manifest.json'))!));
+    expect(manifest.counts.test).toBe(data.test.length);
+    expect(manifest.source.datasetId).toBe('intents.1');
+
+    const r = view.report;
+    expect(r.testExamples).toBe(data.test.length);
+    expect(r.goldReferences).toBe(data.test.length);
+    expect(r.baseline.kind).toBe('majority-class');
+    expect(r.teacher.vsGold.accuracy).toBe(1);
+    expect(r.student.vsGold.accuracy).toBeGreaterThan(0.85);
+    expect(r.baseline.vsGold.accuracy).toBeLessThan(0.1);
+    expect(r.summary.improvementOverBaseline).toBeGreaterThan(0.75);
+    expect(r.summary.teacherQualityKept).toBeGreaterThan(0.85);
+    expect(r.student.latency.p50InMs).toBeLessThan(r.teacher.latency.p50InMs);
+
+    const promoted = await h.distillery.registry.getPromoted('intents');
+    expect(promoted?.lineage).toMatchObject({ jobId: 'intents.1', teacherModel: 'teacher' });
+
+    // One pair per example, tagged with its dataset, split and gold reference.
+    const pairs = await allPairs(h.distillery, 'intents');
+    expect(pairs).toHaveLength(rows);
+    expect(new Set(pairs.map((p) => p.id)).size).toBe(rows);
+    const sample = pairs.find((p) => p.source.split === 'validation')!;
+    expect(sample.id).toBe(`intents.1:${sample.source.exampleId}`);
+    expect(sample.source).toMatchObject({ kind: 'dataset', datasetId: 'intents.1' });
+    expect(sample.source.reference).toBe(gold.get(String(sample.request.messages.at(-1)!.content)));
+    expect(sample.request.params).toEqual({ temperature: 0.2, top_p: 0.1, max_tokens: 128 });
+    // Azure ML's teacher defaults went over the wire.
+    expect(h.teacher.requests.at(-1)!.body).toMatchObject({ temperature: 0.2, top_p: 0.1, max_tokens: 128 });
+  }, 180_000);
+
+  it('refuses a bad spec with a typed 400 and an unknown job with 404', async () => {
+    const bad = await submit(h, { ...baseSpec('bad', data.train.slice(0, 5)), training_data: '{"prompt": "ok"}\n{oops' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_dataset_row', param: 'training_data' });
+    expect(bad.body.error.message).toMatch(/line 2/);
+    const noTeacher = await submit(h, { task_type: 'nli', training_data: '{"prompt":"x"}' });
+    expect(noTeacher.status).toBe(400);
+    expect(noTeacher.body.error.param).toBe('teacher');
+    const res = await h.distillery.app.request('/admin/distillations/nope.1', { headers: { authorization: `Bearer ${KEYS.admin}` } });
+    expect(res.status).toBe(404);
+    const anonymous = await h.distillery.app.request('/admin/distillations/intents.1');
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('stops with the success-ratio report when the teacher fails 40% of the examples', async () => {
+    const rows = data.train.filter((_, i) => i % 10 === 0); // 300 rows
+    const failing = new Set(rows.filter((_, i) => i % 5 < 2).map((r) => r.text));
+    fault = (req) => (failing.has(userText(req)) ? { kind: 'status', status: 500, message: 'teacher overloaded' } : undefined);
+    const { status, body } = await submit(h, { ...baseSpec('flaky', rows), chunk_size: 100 });
+    expect(status).toBe(201);
+    const view = await follow(h, body.id);
+    expect(view.status).toBe('failed');
+    expect(view.error.code).toBe('teacher_success_ratio_too_low');
+    expect(view.error.message).toMatch(/answered 180 of 300 examples usably \(success ratio 0\.600 < min_success_ratio 0\.7\)/);
+    expect(view.stage1).toMatchObject({ examples: 300, ok: 180, failed: 120, successRatio: 0.6, errors: { upstream_error: 120 } });
+    // Each failing example was retried (max_attempts 3) before it counted as failed.
+    expect(view.stage1.retries).toBe(240);
+    expect(await h.distillery.registry.getPromoted('flaky')).toBeUndefined();
+  }, 60_000);
+
+  it('is slowed, not failed, by a teacher answering 429 with retry-after', async () => {
+    const rows = data.train.filter((_, i) => i % 15 === 1); // 200 rows
+    let throttledCalls = 0;
+    const started = Date.now();
+    fault = () => {
+      // The first 30 calls are refused with retry-after: 1 s.
+      if (throttledCalls < 30) {
+        throttledCalls++;
+        return { kind: 'status', status: 429, retryAfter: '1', message: 'Rate limit is exceeded. Try again in 1 seconds.' };
+      }
+      return undefined;
+    };
+    const { body } = await submit(h, { ...baseSpec('throttled', rows), chunk_size: 100, gate: { minTestExamples: 1, minAgreement: 0 } });
+    const view = await follow(h, body.id);
+    expect(view.status, JSON.stringify(view.error)).toBe('succeeded');
+    expect(view.stage1).toMatchObject({ examples: 200, ok: 200, failed: 0, successRatio: 1 });
+    expect(view.stage1.throttled).toBeGreaterThanOrEqual(1);
+    expect(view.stage1.retries).toBeGreaterThanOrEqual(view.stage1.throttled);
+    // The retry-after was honoured: stage 1 took at least the second it was asked to wait.
+    expect(Math.max(...view.stage1.chunkDurationsInMs)).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  }, 60_000);
+});
+
+describe('dataset distillation over Service Bus with several workers', () => {
+  let h: Harness;
+  const subs: JobQueueSubscription[] = [];
+  const queues: ServiceBusJobQueue[] = [];
+  const queueName = `dataset-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      teacher: {
+        model: 'gpt-4o-2024-08-06',
+        answer: (req) => ({ text: gold.get(userText(req)) ?? 'unknown', completionTokens: 3 }),
+        // Slow enough that a chunk is still running when its worker is killed.
+        fault: () => ({ kind: 'delay', ms: 15 }),
+      },
+      tasks: [],
+      env: {
+        DISTILLERY_QUEUE: 'servicebus',
+        ServiceBusConnection: inject('serviceBusConnectionString'),
+        DISTILLERY_JOBS_QUEUE: queueName,
+        DISTILLERY_JOB_MAX_DELIVERIES: '10',
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of subs) await s.close();
+    for (const q of queues) await q.close();
+    await h?.close();
+  });
+
+  it('fans chunks out to concurrent workers; killing one mid-chunk loses and duplicates nothing', async () => {
+    const rows = data.train.filter((_, i) => i % 3 === 0); // 1000 rows
+    const validation = data.test.filter((_, i) => i % 2 === 0); // 450 rows
+    const total = rows.length + validation.length;
+    const dispatch = dispatchReceived(h.distillery.dispatchJobMessage);
+    const spans: { worker: string; chunk: number; start: number; end?: number; outcome?: string }[] = [];
+    let killed: { worker: string; chunk: number } | undefined;
+    const worker = (name: string) => {
+      let sub: JobQueueSubscription | undefined = undefined;
+      const handler = async (m: ReceivedJobMessage, o: { abortSignal?: AbortSignal }) => {
+        const span: (typeof spans)[number] = { worker: name, chunk: Number(m.body.chunk ?? -1), start: Date.now() };
+        if (m.body.kind === 'stage1-chunk') spans.push(span);
+        // The first worker to take a chunk dies 400 ms into it: its subscription closes, its calls abort.
+        if (m.body.kind === 'stage1-chunk' && !killed) {
+          killed = { worker: name, chunk: span.chunk };
+          setTimeout(() => void sub!.close(), 400);
+        }
+        try {
+          await dispatch(m, o);
+          span.outcome = 'done';
+        } catch (err) {
+          span.outcome = `threw ${(err as Error).name}`;
+          throw err;
+        } finally {
+          span.end = Date.now();
+        }
+      };
+      // Each worker has its own connection, as separate Function instances would.
+      const queue = new ServiceBusJobQueue({ connectionString: inject('serviceBusConnectionString'), queueName, maxDeliveryCount: 10 });
+      queues.push(queue);
+      sub = queue.subscribe(handler, { maxConcurrentCalls: 1 });
+      subs.push(sub);
+    };
+    worker('A');
+    worker('B');
+    worker('C');
+    const { status, body } = await submit(h, {
+      ...baseSpec('sb-intents', rows, validation),
+      chunk_size: 200,
+      concurrency: 4,
+      // A third of the training rows (~33 per intent): this test is about the fan-out, the gate is looser.
+      gate: { minAgreement: 0.7, minTestExamples: 50, maxP95LatencyInMs: 50 },
+    });
+    expect(status).toBe(201);
+    const view = await follow(h, body.id, 150_000);
+    expect(view.status, JSON.stringify(view.error ?? view.log)).toBe('succeeded');
+    expect(view.outcome, JSON.stringify(view.gate)).toBe('promoted');
+
+    // The victim was killed in the middle of a chunk; another worker finished it, reusing its answers.
+    expect(killed).toBeDefined();
+    const killedSpan = spans.find((s) => s.worker === killed!.worker && s.chunk === killed!.chunk)!;
+    expect(killedSpan.outcome).not.toBe('done');
+    const rerun = spans.find((s) => s.worker !== killed!.worker && s.chunk === killed!.chunk && s.outcome === 'done');
+    expect(rerun).toBeDefined();
+    const results = await Promise.all(
+      Array.from({ length: view.stage1.chunks }, async (_, i) => JSON.parse(new TextDecoder().decode((await h.distillery.artifacts.get(`distillations/${body.id}/results/${i}.json`))!))),
+    );
+    expect(results[killed!.chunk].reused).toBeGreaterThan(0);
+
+    // More than one worker ran chunks, and at the same time.
+    const byWorker = new Set(spans.filter((s) => s.outcome === 'done').map((s) => s.worker));
+    expect(byWorker.size).toBeGreaterThanOrEqual(2);
+    const done = spans.filter((s) => s.outcome === 'done');
+    const overlapping = done.some((a) => done.some((b) => a.worker !== b.worker && a.start < b.end! && b.start < a.end!));
+    expect(overlapping).toBe(true);
+
+    // Nothing lost, nothing duplicated.
+    expect(view.stage1).toMatchObject({ examples: total, ok: total, failed: 0 });
+    const pairs = await allPairs(h.distillery, 'sb-intents');
+    expect(pairs).toHaveLength(total);
+    expect(new Set(pairs.map((p) => p.source.exampleId)).size).toBe(total);
+    // Only the calls in flight when the victim died were asked twice.
+    expect(h.teacher.requests.length).toBeLessThanOrEqual(total + 4);
+    const job = (await h.distillery.jobStore.get(body.id)) as JobRecord;
+    expect(job.state).toBe('succeeded');
+  }, 180_000);
+});
