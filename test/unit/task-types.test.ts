@@ -176,11 +176,11 @@ describe('distillation spec and rows', () => {
     expect(task.classification?.student).toMatchObject({ epochs: 7, temperature: 3, learning_rate: 0.5, batch_size: 4 });
     expect(task.distill).toMatchObject({ trainer: 'local-onnx', enabled: false, threshold: null });
     expect(task.distill.gate.minAgreement).toBe(0.8);
-    const remote = taskConfigFromSpec(parseDistillationSpec({ ...base, task_type: 'math', student: { kind: 'remote', baseModel: 'phi-4-mini' }, hyperparameters: { num_epochs: 3 } }));
+    const remote = taskConfigFromSpec(parseDistillationSpec({ ...base, task_type: 'math', student: { kind: 'remote', baseModel: 'phi-4-mini', modelRef: 'aoai' }, hyperparameters: { num_epochs: 3 } }));
     expect(remote.name).toBe('distill-math');
     expect(remote.classification).toBeUndefined();
     expect(remote.distill.trainer).toBe('azure-openai');
-    expect(remote.distill.fineTuning).toMatchObject({ baseModel: 'phi-4-mini', n_epochs: 3 });
+    expect(remote.distill.fineTuning).toMatchObject({ baseModel: 'phi-4-mini', modelRef: 'aoai', n_epochs: 3 });
   });
 });
 

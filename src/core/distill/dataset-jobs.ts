@@ -158,7 +158,7 @@ export function taskConfigFromSpec(spec: DistillationSpec, configured?: TaskConf
       gate: { ...base.distill.gate, ...spec.gate },
       fineTuning: {
         ...base.distill.fineTuning,
-        ...(spec.student.kind === 'remote' ? { baseModel: spec.student.baseModel } : {}),
+        ...(spec.student.kind === 'remote' ? { baseModel: spec.student.baseModel, ...(spec.student.modelRef ? { modelRef: spec.student.modelRef } : {}) } : {}),
         ...(hp.num_epochs !== undefined ? { n_epochs: Math.min(50, hp.num_epochs) } : {}),
         ...(hp.batch_size !== undefined ? { batch_size: Math.min(256, hp.batch_size) } : {}),
       },
@@ -605,18 +605,18 @@ export class DatasetJobs {
       for (const e of input.train) if (e.label) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
       const majority = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
       baseline = { kind: 'majority-class', description: `always answers '${majority}', the most frequent teacher label in training (an untrained classifier's best input-blind guess)`, ...score(test.map(() => majority)) };
-    } else if (spec.student.kind === 'remote') {
+    } else if (spec.student.kind === 'remote' && spec.student.baseline) {
       let model: ChatModel | undefined;
       try {
-        model = this.deps.model(spec.student.baseModel);
+        model = this.deps.model(spec.student.baseline);
       } catch {
         model = undefined;
       }
       if (model) {
         const run = await runModel(model);
         baseline = { kind: 'base-model', model: model.id, ...score(run.answers), latency: run.latency };
-      } else baseline = { kind: 'none', description: `base model '${spec.student.baseModel}' is not a configured model: no baseline was run` };
-    } else baseline = { kind: 'none' };
+      } else baseline = { kind: 'none', description: `baseline '${spec.student.baseline}' is not a configured model: no baseline was run` };
+    } else baseline = { kind: 'none', description: 'name a configured model serving the base as student.baseline to compare with it' };
 
     const studentScores = score(student.answers);
     const main = taskTypeSettings(type).metrics[0]!;

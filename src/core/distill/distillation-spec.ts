@@ -28,7 +28,15 @@ export const studentSpecSchema = z.discriminatedUnion('kind', [
   /** The in-process ONNX classifier (label task types only). */
   z.object({ kind: z.literal('onnx-classifier') }),
   /** A fine-tunable base model behind an OpenAI-compatible endpoint, e.g. Phi-4-mini. */
-  z.object({ kind: z.literal('remote'), baseModel: z.string().min(1) }),
+  z.object({
+    kind: z.literal('remote'),
+    /** Upstream name of the base model fine-tuning starts from. */
+    baseModel: z.string().min(1),
+    /** Configured model (an Azure OpenAI resource) that runs the fine-tuning and serves the result. */
+    modelRef: z.string().min(1).optional(),
+    /** Configured model serving the un-distilled base: the report's baseline. */
+    baseline: z.string().min(1).optional(),
+  }),
 ]);
 
 export const hyperparametersSchema = z
