@@ -36,6 +36,7 @@ import { systemClock } from './core/ports.js';
 import { ChatGateway, type ModelResolver, type TaskRuntime } from './core/routing/chat-gateway.js';
 import { CircuitBreakerChatModel } from './core/routing/circuit-breaker.js';
 import { createLabelParser } from './core/tasks/classification-task.js';
+import { recordAgreement, recordRequest, traceChatModel, withSpan } from './telemetry.js';
 import type { TaskConfig } from './core/tasks/task-schema.js';
 import { createAdminRoutes } from './http/admin-routes.js';
 import { createDistillationRoutes } from './http/distillation-routes.js';
@@ -228,12 +229,19 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     refreshIntervalInMs: options.studentRefreshInMs ?? 2_000,
     remoteModel: remoteVersionModel,
   });
+  // Telemetry spans per arm call (a no-op unless telemetry was started); one wrapper per model.
+  const traced = new WeakMap<ChatModel, Partial<Record<'teacher' | 'student', ChatModel>>>();
+  const withSpans = (model: ChatModel, arm: 'teacher' | 'student'): ChatModel => {
+    const entry = traced.get(model) ?? {};
+    traced.set(model, entry);
+    return (entry[arm] ??= traceChatModel(model, arm));
+  };
   const models: ModelResolver = {
-    teacher: (task) => configuredModel(task.teacher),
+    teacher: (task) => withSpans(configuredModel(task.teacher), 'teacher'),
     student: async (task, opts) => {
       if (!task.student) return undefined;
-      if (task.student.source === 'model') return configuredModel(task.student.model);
-      return students.resolve(task.name, opts);
+      const m = task.student.source === 'model' ? configuredModel(task.student.model) : await students.resolve(task.name, opts);
+      return m && withSpans(m, 'student');
     },
   };
   /** Any registry version as a ChatModel (evaluation of candidates, not only the promoted one). */
@@ -272,6 +280,13 @@ export async function createDistillery(config: Config, options: ComposeOptions =
       }
     },
     onBackgroundError: () => undefined,
+    onPair: (pair) => {
+      const served = pair.servedArm === 'teacher' ? pair.teacher : pair.student;
+      if (served && !served.error) {
+        recordRequest({ task: pair.task, arm: pair.servedArm, latencyInMs: served.latencyInMs, ...(served.costUsd !== undefined ? { costUsd: served.costUsd } : {}) });
+      }
+      if (pair.labels?.teacher != null && pair.labels.student != null) recordAgreement(pair.task, pair.labels.teacher === pair.labels.student ? 1 : 0);
+    },
   });
 
   // --- distillation ----------------------------------------------------------------------------------
@@ -326,6 +341,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     teacherModelId: (task) => task.config.teacher,
     clock,
     countTokens: (text) => encoding.encode(text).length,
+    traceStep: (state, fn) => withSpan(`distillery.job.${state}`, { 'distillery.job.state': state }, () => fn()),
     ...(options.afterJobStep ? { afterStep: options.afterJobStep } : {}),
     generate: (job, context) => datasetJobs.generate(job, context),
     taskOf: (job) => datasetJobs.taskOf(job),

@@ -1,5 +1,6 @@
 import { createDistillery, type Distillery } from './compose.js';
 import { loadConfig } from './config.js';
+import { startTelemetry } from './telemetry.js';
 
 // One Distillery per Functions worker process, built on first use from the app settings and kept
 // for the life of the instance (cold start pays for it once; warm invocations reuse it).
@@ -7,7 +8,11 @@ import { loadConfig } from './config.js';
 let instance: Promise<Distillery> | undefined;
 
 export function getDistillery(): Promise<Distillery> {
-  instance ??= createDistillery(loadConfig(process.env)).catch((err) => {
+  instance ??= (async () => {
+    const config = loadConfig(process.env);
+    if (config.settings.APPLICATIONINSIGHTS_CONNECTION_STRING) await startTelemetry(config.env);
+    return createDistillery(config);
+  })().catch((err) => {
     instance = undefined;
     throw err;
   });

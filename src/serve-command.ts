@@ -4,6 +4,7 @@ import { loadConfig, type Config } from './config.js';
 import { loadDemoTeacherModel, startDemoTeacherServer, type DemoTeacherServer } from './demo/demo-teacher.js';
 import { packageRoot } from './package-root.js';
 import { listen, type RunningServer } from './server.js';
+import { startTelemetry } from './telemetry.js';
 
 // `npm start` / `distillery serve`: start the platform on the configured (by default embedded)
 // adapters — built-in demo teacher, job worker and trigger scheduler included — print where it
@@ -51,6 +52,8 @@ export async function startBuiltinModels(config: Config, print: (line: string) =
 export async function runServe(options: ServeOptions = {}): Promise<RunningPlatform> {
   const print = options.print ?? ((line: string) => console.log(line));
   const config = loadConfig(options.env ?? process.env);
+  // Exported only when Application Insights is configured; otherwise spans and metrics are no-ops.
+  const telemetry = config.settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? await startTelemetry(config.env) : undefined;
   const builtins = await startBuiltinModels(config, print);
   const distillery = await createDistillery(config, { generateKeyIfNone: true, log: (m) => print(m), ...options.compose });
   let work: BackgroundWork | undefined;
@@ -81,6 +84,7 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
       await work?.stop();
       await distillery.close();
       for (const b of builtins) await b.close();
+      await telemetry?.shutdown();
     })());
   if (!options.embedded) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -56,6 +56,8 @@ export interface JobRunnerDeps {
     job: JobRecord,
     input: { test: readonly DatasetExample[]; train: readonly DatasetExample[]; candidate: ChatModel; evaluation: CandidateEvaluation; version: ModelVersion },
   ) => Promise<Record<string, unknown>>;
+  /** Wraps each step (telemetry spans `distillery.job.<state>`). */
+  traceStep?: <T>(state: JobState, fn: () => Promise<T>) => Promise<T>;
   /** Test hook: called after each step is saved; throwing simulates a worker dying there. */
   afterStep?: (job: JobRecord, step: JobState) => void | Promise<void>;
   log?: (message: string) => void;
@@ -110,7 +112,9 @@ export class JobRunner {
     try {
       while (!isTerminal(job.state)) {
         options.abortSignal?.throwIfAborted();
-        job = await this.step(job, options.abortSignal);
+        const current: JobRecord = job;
+        const advance = (): Promise<JobRecord> => this.step(current, options.abortSignal);
+        job = this.deps.traceStep ? await this.deps.traceStep(current.state, advance) : await advance();
         if (job.state === 'generating' && (job.steps.generation as { pending?: unknown } | undefined)?.pending === true) return job;
       }
       return job;

@@ -46,6 +46,8 @@ export interface ChatGatewayDeps {
   price?: ArmPricer;
   /** Failures of background work (shadow calls, pair hand-off); never given prompt text. */
   onBackgroundError?: (err: unknown) => void;
+  /** Called with every pair handed to the writer (metrics: requests per arm, latency, cost, agreement). */
+  onPair?: (pair: PairRecord) => void;
 }
 
 export interface ChatInvocation {
@@ -361,7 +363,9 @@ class Exchange {
     if (this.inv.request.store === false) return;
     try {
       if (shadow) await shadow;
-      this.deps.pairs.enqueue(this.buildPair(servedArm));
+      const pair = this.buildPair(servedArm);
+      this.deps.pairs.enqueue(pair);
+      this.deps.onPair?.(pair);
     } catch (err) {
       this.deps.onBackgroundError?.(err);
     }
