@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BackgroundWork } from '../../src/compose.js';
+import { AzureOpenAIFineTuningTrainer, createFineTuningClient } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
 import { ServiceBusJobQueue } from '../../src/adapters/service-bus/service-bus-job-queue.js';
+import { modelSettingsSchema } from '../../src/config.js';
 import { dispatchReceived } from '../../src/core/distill/job-messages.js';
 import type { JobRecord, JobQueueSubscription, ReceivedJobMessage } from '../../src/core/ports.js';
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
 import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { startFakeFineTuningServer, type FakeFineTuningServer } from '../fixtures/fake-fine-tuning-server.js';
 import type { Fault, FakeRequest } from '../fixtures/fake-openai-server.js';
 
 // Distillation jobs from a dataset, end to end through the admin API: stage 1 fanned out as queue
@@ -293,4 +296,87 @@ describe('dataset distillation over Service Bus with several workers', () => {
     const job = (await h.distillery.jobStore.get(body.id)) as JobRecord;
     expect(job.state).toBe('succeeded');
   }, 180_000);
+});
+
+describe('a generative (math) dataset job with a remote student fine-tuned on Azure OpenAI', () => {
+  let h: Harness;
+  let ft: FakeFineTuningServer;
+  let work: BackgroundWork;
+
+  // GSM8K-shaped word problems; the teacher reasons, then writes '#### <answer>'.
+  const problems = Array.from({ length: 190 }, (_, i) => {
+    const a = 3 + ((i * 7) % 40);
+    const b = 2 + ((i * 11) % 30);
+    const names = ['Tom', 'Ana', 'Lee', 'Mia', 'Raj'];
+    return { question: `${names[i % 5]} has ${a} marbles and wins ${b} more in game ${i}. How many marbles does ${names[i % 5]} have now?`, a, b, answer: a + b };
+  });
+  const byQuestion = new Map(problems.map((p) => [p.question, p]));
+
+  beforeAll(async () => {
+    ft = await startFakeFineTuningServer({ apiKey: 'ft-key' });
+    const ftBase = { provider: 'azure-openai', endpoint: ft.azureEndpoint, deployment: 'unused', apiVersion: '2024-10-21', apiKeySetting: 'FT_API_KEY', auth: 'key', maxRetries: 0, timeoutInMs: 5_000 };
+    const trainer = new AzureOpenAIFineTuningTrainer({
+      client: createFineTuningClient(modelSettingsSchema.parse(ftBase), { env: { FT_API_KEY: 'ft-key' } }),
+      modelRef: 'ft-base',
+      pollIntervalInMs: 5,
+    });
+    h = await startHarness({
+      teacher: {
+        answer: (req) => {
+          const p = byQuestion.get(userText(req));
+          return { text: p ? `It starts with ${p.a} marbles and gains ${p.b}, so ${p.a} + ${p.b} = ${p.answer}.\n#### ${p.answer}` : 'I cannot tell.' };
+        },
+      },
+      // The harness's `student` server echoes the question: the un-distilled base model.
+      models: { 'ft-base': ftBase },
+      env: { FT_API_KEY: 'ft-key' },
+      tasks: [],
+      compose: { trainers: { 'azure-openai': trainer } },
+    });
+    work = h.distillery.startBackgroundWork({ worker: true, scheduler: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await work?.stop();
+    await h?.close();
+    await ft?.close();
+  });
+
+  it('keeps the reasoning as the training target and reports exact match for student, teacher and base model', async () => {
+    const jsonl = (ps: typeof problems) => ps.map((p) => JSON.stringify({ question: p.question, answer: `#### ${p.answer}` })).join('\n');
+    const { status, body } = await submit(h, {
+      task: 'marbles',
+      teacher: 'teacher',
+      task_type: 'math',
+      student: { kind: 'remote', baseModel: 'gpt-4o-mini-2024-07-18', modelRef: 'ft-base', baseline: 'student' },
+      training_data: jsonl(problems.slice(0, 150)),
+      validation_data: jsonl(problems.slice(150)),
+      hyperparameters: { num_epochs: 2, batch_size: 2, learning_rate: 2e-5 },
+      teacher_settings: { inference_parameters: { max_tokens: 256 } },
+      gate: { minAgreement: 0.3, minTestExamples: 10, maxP95LatencyInMs: 5_000 },
+    });
+    expect(status, JSON.stringify(body)).toBe(201);
+    const view = await follow(h, body.id, 60_000);
+    expect(view.status, JSON.stringify(view.error ?? view.log)).toBe('succeeded');
+
+    // The generative student learns the teacher's reasoning, not only the number.
+    const train = new TextDecoder().decode((await h.distillery.artifacts.get(`datasets/marbles/${body.id}/train.jsonl`))!);
+    const first = JSON.parse(train.split('\n')[0]!);
+    expect(first.messages.at(-1)).toMatchObject({ role: 'assistant', content: expect.stringMatching(/^It starts with \d+ marbles[\s\S]*\n#### \d+$/) });
+    expect(first.messages[0].content).toMatch(/#### <number>/);
+    expect(ft.jobs[0]!.hyperparameters).toMatchObject({ n_epochs: 2, batch_size: 2 });
+
+    const r = view.report;
+    expect(r.taskType).toBe('math');
+    expect(r.testExamples).toBe(40);
+    expect(r.mainMetric).toBe('exactMatch (vs gold)');
+    expect(r.teacher.vsGold.exactMatch).toBe(1);
+    expect(r.baseline).toMatchObject({ kind: 'base-model', model: 'student' });
+    expect(r.baseline.vsGold.exactMatch).toBeLessThan(0.2); // echoing the question is not solving it
+    expect(r.student.vsGold.exactMatch).toBeGreaterThanOrEqual(0);
+    expect(r.student.vsGold.exactMatch).toBeLessThanOrEqual(1);
+    expect(r.summary.improvementOverBaseline).toBeCloseTo(r.student.vsGold.exactMatch - r.baseline.vsGold.exactMatch, 10);
+    const version = await h.distillery.registry.get('marbles', 1);
+    expect(version).toMatchObject({ kind: 'remote', endpoint: { modelRef: 'ft-base' } });
+  }, 150_000);
 });

@@ -408,7 +408,20 @@ export class DatasetJobs {
     } as ChatModelRequest;
   }
 
-  private async runChunk(job: JobRecord, index: number, rows: readonly DatasetRow[], signal: AbortSignal | undefined): Promise<ChunkResult> {
+  private async runChunk(job: JobRecord, index: number, rows: readonly DatasetRow[], parent: AbortSignal | undefined): Promise<ChunkResult> {
+    // One listener on the worker's signal per chunk; the chunk's calls listen to their own.
+    const local = new AbortController();
+    const forward = () => local.abort(parent!.reason);
+    if (parent?.aborted) forward();
+    parent?.addEventListener('abort', forward, { once: true });
+    try {
+      return await this.runChunkWith(job, index, rows, parent ? local.signal : undefined);
+    } finally {
+      parent?.removeEventListener('abort', forward);
+    }
+  }
+
+  private async runChunkWith(job: JobRecord, index: number, rows: readonly DatasetRow[], signal: AbortSignal | undefined): Promise<ChunkResult> {
     const spec = this.specOf(job);
     const teacher = this.deps.model(spec.teacher);
     const tenant = job.tenant ?? '*';
