@@ -4,12 +4,6 @@ import { getEncoding } from 'js-tiktoken';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
-import { BlobArtifactStore } from './adapters/blob/blob-artifact-store.js';
-import { ensureCosmosContainers } from './adapters/cosmos/cosmos-containers.js';
-import { CosmosJobStore } from './adapters/cosmos/cosmos-job-store.js';
-import { CosmosModelRegistry } from './adapters/cosmos/cosmos-model-registry.js';
-import { CosmosPairStore } from './adapters/cosmos/cosmos-pair-store.js';
-import { createCosmosClient } from './adapters/cosmos/create-cosmos-client.js';
 import { FilePairSpool } from './adapters/local/file-pair-spool.js';
 import { FsArtifactStore } from './adapters/local/fs-artifact-store.js';
 import { RegistryStudentResolver } from './adapters/onnx/registry-student-resolver.js';
@@ -18,7 +12,6 @@ import { OnnxStudentModel } from './adapters/onnx/onnx-student-model.js';
 import { readStudentArtifacts } from './adapters/onnx/student-artifacts.js';
 import { AzureOpenAIFineTuningTrainer, createFineTuningClient } from './adapters/openai/azure-openai-fine-tuning-trainer.js';
 import { createOpenAIModel } from './adapters/openai/create-openai-model.js';
-import { ServiceBusJobQueue } from './adapters/service-bus/service-bus-job-queue.js';
 import { SqliteJobQueue } from './adapters/sqlite/sqlite-job-queue.js';
 import { SqliteJobStore } from './adapters/sqlite/sqlite-job-store.js';
 import { SqliteModelRegistry } from './adapters/sqlite/sqlite-model-registry.js';
@@ -29,7 +22,7 @@ import { DistillTriggers } from './core/distill/distill-triggers.js';
 import { createJobMessageDispatcher, dispatchReceived, type JobMessageDispatcher, type JobMessageHandler } from './core/distill/job-messages.js';
 import { JobFailure, JobRunner, type JobRunnerDeps } from './core/distill/job-runner.js';
 import { DistilleryError } from './core/errors.js';
-import { DEFAULT_PRICING, parsePricing, priceCall, type Pricing } from './core/eval/pricing.js';
+import { DEFAULT_PRICING, findModelPrice, parsePricing, priceCall, type Pricing } from './core/eval/pricing.js';
 import { PairWriter } from './core/pairs/pair-writer.js';
 import type { ArtifactStore, ChatModel, Clock, JobQueue, JobStore, ModelRegistry, ModelVersion, PairStore, Trainer } from './core/ports.js';
 import { systemClock } from './core/ports.js';
@@ -131,6 +124,14 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   let jobStore: JobStore;
   let registry: ModelRegistry;
   if (settings.DISTILLERY_STORE === 'cosmos') {
+    // Azure SDKs load only when configured: a cold start on embedded defaults never pays for them.
+    const [{ ensureCosmosContainers }, { CosmosJobStore }, { CosmosModelRegistry }, { CosmosPairStore }, { createCosmosClient }] = await Promise.all([
+      import('./adapters/cosmos/cosmos-containers.js'),
+      import('./adapters/cosmos/cosmos-job-store.js'),
+      import('./adapters/cosmos/cosmos-model-registry.js'),
+      import('./adapters/cosmos/cosmos-pair-store.js'),
+      import('./adapters/cosmos/create-cosmos-client.js'),
+    ]);
     const endpoint = settings.CosmosDb__accountEndpoint;
     const client = settings.CosmosDb
       ? createCosmosClient({ connectionString: settings.CosmosDb }, { enableEndpointDiscovery: !/127\.0\.0\.1|localhost/.test(settings.CosmosDb) })
@@ -159,6 +160,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   // --- job queue -------------------------------------------------------------------------------
   let jobQueue: JobQueue;
   if (settings.DISTILLERY_QUEUE === 'servicebus') {
+    const { ServiceBusJobQueue } = await import('./adapters/service-bus/service-bus-job-queue.js');
     jobQueue = new ServiceBusJobQueue({
       ...(settings.ServiceBusConnection
         ? { connectionString: settings.ServiceBusConnection }
@@ -183,7 +185,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   // --- artifacts ---------------------------------------------------------------------------------
   const artifacts: ArtifactStore =
     settings.DISTILLERY_ARTIFACTS === 'blob'
-      ? new BlobArtifactStore({
+      ? new (await import('./adapters/blob/blob-artifact-store.js')).BlobArtifactStore({
           containerName: settings.DISTILLERY_ARTIFACT_CONTAINER,
           ...(settings.ArtifactStorage
             ? { connectionString: settings.ArtifactStorage }
@@ -266,18 +268,21 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     spool: new FilePairSpool({ dir: settings.DISTILLERY_SPOOL_DIR ?? path.join(dataDir, 'pair-spool') }),
     onError: (err, n) => log(`pair store write of ${n} records failed, spooling and retrying: ${(err as Error).message}`),
   });
+  const priced = new Map<string, boolean>();
   const gateway = new ChatGateway({
     models,
     pairs: pairWriter,
     clock,
     random: options.random ?? Math.random,
     price: (model, call) => {
-      try {
-        const modelId = document.models[model.id]?.priceAs ?? model.id;
-        return priceCall(pricing, { modelId, hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
-      } catch {
-        return undefined; // an unpriced model is reported as such, never an error for the caller
+      // Unpriced remote models are reported as unpriced; look them up once, never throw per request.
+      let known = priced.get(model.id);
+      if (known === undefined) {
+        known = model.hosting === 'in-process' || findModelPrice(pricing, document.models[model.id]?.priceAs ?? model.id) !== undefined;
+        priced.set(model.id, known);
       }
+      if (!known || (model.hosting === 'remote' && !call.usage)) return undefined;
+      return priceCall(pricing, { modelId: document.models[model.id]?.priceAs ?? model.id, hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
     },
     onBackgroundError: () => undefined,
     onPair: (pair) => {
@@ -312,7 +317,8 @@ export async function createDistillery(config: Config, options: ComposeOptions =
       return trainer.train(request, opts);
     },
   };
-  const encoding = getEncoding('cl100k_base');
+  // The BPE ranks take ~100 ms to load: only jobs that validate fine-tuning files pay for them.
+  let encoding: ReturnType<typeof getEncoding> | undefined;
   const datasetJobs = new DatasetJobs({
     jobs: jobStore,
     pairs: pairStore,
@@ -340,7 +346,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     loadStudent,
     teacherModelId: (task) => task.config.teacher,
     clock,
-    countTokens: (text) => encoding.encode(text).length,
+    countTokens: (text) => (encoding ??= getEncoding('cl100k_base')).encode(text).length,
     traceStep: (state, fn) => withSpan(`distillery.job.${state}`, { 'distillery.job.state': state }, () => fn()),
     ...(options.afterJobStep ? { afterStep: options.afterJobStep } : {}),
     generate: (job, context) => datasetJobs.generate(job, context),
