@@ -9,7 +9,7 @@ import type { JobRecord, JobQueueSubscription, ReceivedJobMessage } from '../../
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
 import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 import { startFakeFineTuningServer, type FakeFineTuningServer } from '../fixtures/fake-fine-tuning-server.js';
-import type { Fault, FakeRequest } from '../fixtures/fake-openai-server.js';
+import { startFakeOpenAIServer, type Fault, type FakeOpenAIServer, type FakeRequest } from '../fixtures/fake-openai-server.js';
 
 // Distillation jobs from a dataset, end to end through the admin API: stage 1 fanned out as queue
 // chunks answered by a fake teacher over HTTP, stage 2 on the embedded pipeline, a report that
@@ -302,6 +302,7 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
   let h: Harness;
   let ft: FakeFineTuningServer;
   let work: BackgroundWork;
+  let judgeServer: FakeOpenAIServer;
 
   // GSM8K-shaped word problems; the teacher reasons, then writes '#### <answer>'.
   const problems = Array.from({ length: 190 }, (_, i) => {
@@ -314,6 +315,17 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
 
   beforeAll(async () => {
     ft = await startFakeFineTuningServer({ apiKey: 'ft-key' });
+    // A judge that prefers whichever answer ends in the right number, and calls it a tie otherwise.
+    judgeServer = await startFakeOpenAIServer({
+      answer: (req) => {
+        const prompt = userText(req);
+        const p = byQuestion.get(/\[User Question\]\n([^\n]*)/.exec(prompt)?.[1] ?? '');
+        const a = /Assistant A's Answer\]\n([\s\S]*?)\n\[The End of Assistant A/.exec(prompt)?.[1] ?? '';
+        const b = /Assistant B's Answer\]\n([\s\S]*?)\n\[The End of Assistant B/.exec(prompt)?.[1] ?? '';
+        const ok = (t: string) => p !== undefined && t.trim().endsWith(`#### ${p.answer}`);
+        return { text: ok(a) === ok(b) ? 'Equally good. [[C]]' : ok(a) ? 'A is right. [[A]]' : 'B is right. [[B]]' };
+      },
+    });
     const ftBase = { provider: 'azure-openai', endpoint: ft.azureEndpoint, deployment: 'unused', apiVersion: '2024-10-21', apiKeySetting: 'FT_API_KEY', auth: 'key', maxRetries: 0, timeoutInMs: 5_000 };
     const trainer = new AzureOpenAIFineTuningTrainer({
       client: createFineTuningClient(modelSettingsSchema.parse(ftBase), { env: { FT_API_KEY: 'ft-key' } }),
@@ -328,7 +340,7 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
         },
       },
       // The harness's `student` server echoes the question: the un-distilled base model.
-      models: { 'ft-base': ftBase },
+      models: { 'ft-base': ftBase, judge: { provider: 'openai', baseURL: judgeServer.baseURL, model: 'judge', auth: 'none', maxRetries: 0, timeoutInMs: 5_000 } },
       env: { FT_API_KEY: 'ft-key' },
       tasks: [],
       compose: { trainers: { 'azure-openai': trainer } },
@@ -340,6 +352,7 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
     await work?.stop();
     await h?.close();
     await ft?.close();
+    await judgeServer?.close();
   });
 
   it('keeps the reasoning as the training target and reports exact match for student, teacher and base model', async () => {
@@ -354,6 +367,8 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
       hyperparameters: { num_epochs: 2, batch_size: 2, learning_rate: 2e-5 },
       teacher_settings: { inference_parameters: { max_tokens: 256 } },
       gate: { minAgreement: 0.3, minTestExamples: 10, maxP95LatencyInMs: 5_000 },
+      judge: 'judge',
+      judge_sample: 20,
     });
     expect(status, JSON.stringify(body)).toBe(201);
     const view = await follow(h, body.id, 60_000);
@@ -376,6 +391,12 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
     expect(r.student.vsGold.exactMatch).toBeGreaterThanOrEqual(0);
     expect(r.student.vsGold.exactMatch).toBeLessThanOrEqual(1);
     expect(r.summary.improvementOverBaseline).toBeCloseTo(r.student.vsGold.exactMatch - r.baseline.vsGold.exactMatch, 10);
+    // The judge saw 20 pairs in both orders: it never prefers a student whose number is wrong.
+    expect(r.judge).toMatchObject({ model: 'judge', judged: 20, errors: 0, studentWins: 0 });
+    expect(r.judge.teacherWins + r.judge.ties).toBe(20);
+    // (The fake service's fine-tuned model recalls the nearest training answer, so it mostly gets the number wrong.)
+    const studentRight = Math.round(r.student.vsGold.exactMatch * 40);
+    expect(r.judge.teacherWins).toBeGreaterThanOrEqual(20 - studentRight);
     const version = await h.distillery.registry.get('marbles', 1);
     expect(version).toMatchObject({ kind: 'remote', endpoint: { modelRef: 'ft-base' } });
   }, 150_000);

@@ -2,6 +2,8 @@ import type { ChatModelRequest, ChatModelResult, Usage } from '../chat/chat-mode
 import type { ChatMessage } from '../chat/chat-request-schema.js';
 import { ConcurrencyError, DistilleryError, isAbortError, summarizeError, UpstreamError } from '../errors.js';
 import { summarizeLatencies } from '../eval/latency-summary.js';
+import { judgePairs, summarizeJudgements } from '../eval/pairwise-judge.js';
+import { lastUserText } from '../chat/chat-request-schema.js';
 import { hash53 } from '../hash.js';
 import type { PairRecord } from '../pairs/pair-record.js';
 import type { ArtifactStore, ChatModel, Clock, JobQueue, JobRecord, JobStore, ModelVersion, OperationOptions, PairStore } from '../ports.js';
@@ -632,6 +634,17 @@ export class DatasetJobs {
     } else baseline = { kind: 'none', description: 'name a configured model serving the base as student.baseline to compare with it' };
 
     const studentScores = score(student.answers);
+    let judge: Record<string, unknown> | undefined;
+    if (spec.judge && !isLabelTask(type)) {
+      // MT-Bench-style pairwise judging on a sample: does the student answer as well as the teacher?
+      const sample = test.slice(0, spec.judge_sample);
+      const judgements = await judgePairs(
+        this.deps.model(spec.judge),
+        sample.map((e, i) => ({ question: lastUserText(e.messages), studentAnswer: student.answers[i] ?? '', teacherAnswer: e.target })),
+        { concurrency: 4 },
+      );
+      judge = { model: spec.judge, ...summarizeJudgements(judgements) };
+    }
     const main = taskTypeSettings(type).metrics[0]!;
     const pick = (s: { vsGold?: Record<string, number>; vsTeacher?: Record<string, number> } | undefined) => s?.vsGold?.[main] ?? s?.vsTeacher?.[main];
     const sMain = pick(studentScores);
@@ -645,6 +658,7 @@ export class DatasetJobs {
       student: { model: input.candidate.id, version: input.version.version, ...studentScores, latency: student.latency, agreementWithTeacher: input.evaluation.candidate.agreement },
       teacher,
       baseline,
+      ...(judge ? { judge } : {}),
       summary: {
         student: sMain,
         teacher: tMain,

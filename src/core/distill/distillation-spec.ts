@@ -102,6 +102,10 @@ export const distillationSpecSchema = z
       })
       .strict()
       .default({ max_attempts: 4, base_delay_ms: 500, max_delay_ms: 60_000 }),
+    /** Generative tasks: a configured model that judges student vs teacher answers pairwise in the report. */
+    judge: z.string().min(1).optional(),
+    /** Test examples the judge sees (each judged twice, answers swapped). */
+    judge_sample: z.number().int().min(1).max(10_000).default(200),
     /** Overrides of the task's promotion gate. */
     gate: gateSchema.partial().optional(),
   })
