@@ -327,6 +327,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     clock,
     tasks,
     model: configuredModel,
+    maxDeliveries: settings.DISTILLERY_JOB_MAX_DELIVERIES,
     price: (modelId, hosting, usage, latencyInMs) => {
       try {
         return priceCall(pricing, { modelId, hosting, usage, latencyInMs });

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BackgroundWork } from '../../src/compose.js';
 import { AzureOpenAIFineTuningTrainer, createFineTuningClient } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
 import { ServiceBusJobQueue } from '../../src/adapters/service-bus/service-bus-job-queue.js';
+import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
 import { modelSettingsSchema } from '../../src/config.js';
 import { dispatchReceived } from '../../src/core/distill/job-messages.js';
 import type { JobRecord, JobQueueSubscription, ReceivedJobMessage } from '../../src/core/ports.js';
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
 import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { FaultyPairStore } from '../fixtures/faulty-pair-store.js';
 import { startFakeFineTuningServer, type FakeFineTuningServer } from '../fixtures/fake-fine-tuning-server.js';
 import { startFakeOpenAIServer, type Fault, type FakeOpenAIServer, type FakeRequest } from '../fixtures/fake-openai-server.js';
 
@@ -33,12 +35,16 @@ async function submit(h: Harness, spec: Record<string, unknown>) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** Progress values seen while following jobs in the `generating` state. */
+const generatingProgress: number[] = [];
+
 async function follow(h: Harness, id: string, timeoutInMs = 120_000) {
   const deadline = Date.now() + timeoutInMs;
   for (;;) {
     const res = await h.distillery.app.request(`/admin/distillations/${id}`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
     expect(res.status).toBe(200);
     const view = (await res.json()) as any;
+    if (view.status === 'generating') generatingProgress.push(view.progress);
     if (view.status === 'succeeded' || view.status === 'failed') return view;
     if (Date.now() > deadline) throw new Error(`job ${id} did not finish: ${JSON.stringify({ status: view.status, progress: view.progress, log: view.log })}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -76,6 +82,9 @@ describe('dataset distillation on embedded defaults', () => {
       tasks: [],
       // A breaker tuned for traffic would turn the 40%-failure teacher into a dead one.
       teacherSettings: { circuitBreaker: { failureThreshold: 1000, cooldownInMs: 0 } },
+      // A pair store whose writes can be turned off; chunk messages get two deliveries.
+      compose: { pairStore: new FaultyPairStore(new SqlitePairStore({ path: ':memory:' })) },
+      env: { DISTILLERY_JOB_MAX_DELIVERIES: '2' },
     });
     work = h.distillery.startBackgroundWork({ worker: true, scheduler: false });
   }, 60_000);
@@ -170,6 +179,7 @@ describe('dataset distillation on embedded defaults', () => {
     const rows = data.train.filter((_, i) => i % 15 === 1); // 200 rows
     let throttledCalls = 0;
     const started = Date.now();
+    generatingProgress.length = 0;
     fault = () => {
       // The first 30 calls are refused with retry-after: 1 s.
       if (throttledCalls < 30) {
@@ -187,6 +197,29 @@ describe('dataset distillation on embedded defaults', () => {
     // The retry-after was honoured: stage 1 took at least the second it was asked to wait.
     expect(Math.max(...view.stage1.chunkDurationsInMs)).toBeGreaterThanOrEqual(950);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    // While the chunks ran, GET showed the job generating, with progress moving inside stage 1's share.
+    expect(generatingProgress.length).toBeGreaterThan(0);
+    expect(Math.min(...generatingProgress)).toBeGreaterThanOrEqual(0.05);
+    expect(Math.max(...generatingProgress)).toBeLessThanOrEqual(0.4);
+    expect(generatingProgress).toEqual([...generatingProgress].sort((a, b) => a - b));
+  }, 60_000);
+
+  it('counts a chunk that fails on every delivery as failed instead of waiting for it forever', async () => {
+    fault = () => undefined;
+    const rows = data.train.filter((_, i) => i % 30 === 2); // 100 rows, 4 chunks
+    const pairs = h.distillery.pairStore as FaultyPairStore;
+    pairs.down = true;
+    try {
+      const { body } = await submit(h, { ...baseSpec('store-down', rows), chunk_size: 25, retry: { max_attempts: 1, base_delay_ms: 0, max_delay_ms: 0 } });
+      const view = await follow(h, body.id, 60_000);
+      expect(view.status).toBe('failed');
+      expect(view.error.code).toBe('teacher_success_ratio_too_low');
+      expect(view.stage1).toMatchObject({ chunks: 4, examples: 100, ok: 0, failed: 100, errors: { chunk_failed: 100 } });
+      // Each chunk was tried on both of its deliveries (DISTILLERY_JOB_MAX_DELIVERIES=2), then given up.
+      expect(pairs.failedWrites).toBeGreaterThanOrEqual(8);
+    } finally {
+      pairs.down = false;
+    }
   }, 60_000);
 });
 

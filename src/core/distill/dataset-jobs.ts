@@ -50,6 +50,12 @@ export interface DatasetJobsDeps {
   model(id: string): ChatModel;
   /** USD for one call of a model (by the id it answered as, or ours), undefined when it has no price. */
   price?(modelId: string, hosting: ChatModel['hosting'], usage: Usage, latencyInMs: number): number | undefined;
+  /**
+   * Deliveries of a queue message before it is dead-lettered: on the last one a chunk that still
+   * fails is recorded as failed instead, so the job reaches its success-ratio check and never
+   * waits forever for a chunk in the dead-letter queue.
+   */
+  maxDeliveries?: number;
   /** Waits (retries, retry-after); tests may shorten it. */
   sleep?(ms: number, signal?: AbortSignal): Promise<void>;
   log?(message: string): void;
@@ -71,6 +77,8 @@ export interface ChunkResult {
   costUsd: number;
   latenciesInMs: number[];
   durationInMs: number;
+  /** Why a chunk given up on its last delivery failed. */
+  lastError?: { status: number; code: string; message: string };
 }
 
 interface Plan {
@@ -374,7 +382,14 @@ export class DatasetJobs {
     if (!(await this.deps.artifacts.get(`${base}/results/${index}.json`, io))) {
       const chunk = await this.readJson<{ index: number; rows: DatasetRow[] }>(`${base}/chunks/${index}.json`, io);
       if (!chunk) throw new JobFailure(`Chunk ${index} of '${job.id}' is missing from the artifact store.`, 'chunk_missing');
-      const result = await this.runChunk(job, chunk.index, chunk.rows, options.abortSignal);
+      let result: ChunkResult;
+      try {
+        result = await this.runChunk(job, chunk.index, chunk.rows, options.abortSignal);
+      } catch (err) {
+        if (isAbortError(err) || options.abortSignal?.aborted || options.deliveryCount < (this.deps.maxDeliveries ?? Infinity)) throw err;
+        this.deps.log?.(`job ${job.id}: chunk ${index} failed on its last delivery (${summarizeError(err).message}); counted as failed`);
+        result = failedChunk(chunk.index, chunk.rows.length, err);
+      }
       const plan = await this.readJson<Plan>(`${base}/plan.json`, io);
       const done = (await this.chunkResults(job.id, io)).size + 1;
       // Progress before the marker: once every marker exists no chunk writes to the job any more,
@@ -669,6 +684,26 @@ export class DatasetJobs {
       },
     };
   }
+}
+
+/** A chunk given up after its last delivery: every example counts as failed. */
+function failedChunk(index: number, examples: number, err: unknown): ChunkResult {
+  return {
+    index,
+    examples,
+    ok: 0,
+    failed: examples,
+    reused: 0,
+    calls: 0,
+    retries: 0,
+    throttled: 0,
+    errors: { chunk_failed: examples },
+    usage: { promptTokens: 0, completionTokens: 0 },
+    costUsd: 0,
+    latenciesInMs: [],
+    durationInMs: 0,
+    lastError: summarizeError(err),
+  };
 }
 
 /** Stage 1 over all chunks: counts, success ratio, failures by cause, tokens, cost, latency. */
