@@ -223,7 +223,7 @@ describe('dataset distillation on embedded defaults', () => {
   }, 60_000);
 });
 
-describe('dataset distillation over Service Bus with several workers', () => {
+describe('dataset distillation over Service Bus (and Blob Storage) with several workers', () => {
   let h: Harness;
   const subs: JobQueueSubscription[] = [];
   const queues: ServiceBusJobQueue[] = [];
@@ -243,6 +243,10 @@ describe('dataset distillation over Service Bus with several workers', () => {
         ServiceBusConnection: inject('serviceBusConnectionString'),
         DISTILLERY_JOBS_QUEUE: queueName,
         DISTILLERY_JOB_MAX_DELIVERIES: '10',
+        // Chunks, plans and results live in Blob Storage (Azurite), as they would in Azure.
+        DISTILLERY_ARTIFACTS: 'blob',
+        ArtifactStorage: inject('azuriteConnectionString'),
+        DISTILLERY_ARTIFACT_CONTAINER: `dataset-${randomUUID().slice(0, 8)}`,
       },
     });
   }, 60_000);
