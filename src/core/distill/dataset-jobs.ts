@@ -271,6 +271,13 @@ export class DatasetJobs {
     return bytes ? (JSON.parse(text(bytes)) as T) : undefined;
   }
 
+  /** Chunks with a result marker, by listing only (a chunk's completion must not read every other result). */
+  private async chunksDone(jobId: string, options: OperationOptions = {}): Promise<number> {
+    let n = 0;
+    for await (const p of this.deps.artifacts.list(`${stage1PathOf(jobId)}/results/`, options)) if (p.endsWith('.json')) n++;
+    return n;
+  }
+
   private async chunkResults(jobId: string, options: OperationOptions = {}): Promise<Map<number, ChunkResult>> {
     const out = new Map<number, ChunkResult>();
     const prefix = `${stage1PathOf(jobId)}/results/`;
@@ -391,7 +398,7 @@ export class DatasetJobs {
         result = failedChunk(chunk.index, chunk.rows.length, err);
       }
       const plan = await this.readJson<Plan>(`${base}/plan.json`, io);
-      const done = (await this.chunkResults(job.id, io)).size + 1;
+      const done = (await this.chunksDone(job.id, io)) + 1;
       // Progress before the marker: once every marker exists no chunk writes to the job any more,
       // so the job's own next step never races a progress update.
       await this.saveSteps(job.id, job.task, {}, () => (plan ? 0.05 + 0.35 * Math.min(1, done / plan.chunks) : undefined));
@@ -400,7 +407,7 @@ export class DatasetJobs {
     }
     // Whoever sees every marker re-enters the job; two finishing together send the same message id.
     const plan = await this.readJson<Plan>(`${base}/plan.json`, io);
-    if (plan && (await this.chunkResults(job.id, io)).size >= plan.chunks) {
+    if (plan && (await this.chunksDone(job.id, io)) >= plan.chunks) {
       await this.deps.queue.send({ messageId: `${job.id}:stage2`, body: { jobId: job.id, task: job.task, kind: 'dataset' } }, io);
     }
   };
