@@ -18,6 +18,7 @@ import { SqliteModelRegistry } from './adapters/sqlite/sqlite-model-registry.js'
 import { SqlitePairStore } from './adapters/sqlite/sqlite-pair-store.js';
 import type { Config } from './config.js';
 import { applySourceSplits, DatasetJobs, STAGE1_CHUNK_KIND } from './core/distill/dataset-jobs.js';
+import { CanaryController } from './core/distill/canary.js';
 import { DistillTriggers } from './core/distill/distill-triggers.js';
 import { createJobMessageDispatcher, dispatchReceived, type JobMessageDispatcher, type JobMessageHandler } from './core/distill/job-messages.js';
 import { JobFailure, JobRunner, type JobRunnerDeps } from './core/distill/job-runner.js';
@@ -238,7 +239,10 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     traced.set(model, entry);
     return (entry[arm] ??= traceChatModel(model, arm));
   };
+  const tasks = createTaskCatalog(document.tasks);
+  const canary = new CanaryController({ jobs: jobStore, registry, pairs: pairStore, tasks, clock });
   const models: ModelResolver = {
+    canaryShare: (task) => canary.shareFor(task.name),
     teacher: (task) => withSpans(configuredModel(task.teacher), 'teacher'),
     student: async (task, opts) => {
       if (!task.student) return undefined;
@@ -259,7 +263,6 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar, sessionCache: new OnnxSessionCache() });
   };
 
-  const tasks = createTaskCatalog(document.tasks);
   const pricing = document.pricing === undefined ? DEFAULT_PRICING : parsePricing(document.pricing);
 
   // --- serving -------------------------------------------------------------------------------------
@@ -360,6 +363,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   const messageHandlers: Record<string, JobMessageHandler> = { [STAGE1_CHUNK_KIND]: datasetJobs.handleChunk };
   const dispatchJobMessage = createJobMessageDispatcher(runner, messageHandlers);
   const triggers = new DistillTriggers({
+    canary,
     jobs: jobStore,
     pairs: pairStore,
     queue: jobQueue,

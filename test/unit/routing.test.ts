@@ -138,3 +138,21 @@ describe('forced arm and purity', () => {
     expect(JSON.stringify([r, ctx])).toBe(before);
   });
 });
+
+describe('canary share', () => {
+  const policy = routing({ type: 'pinned', arm: 'student' });
+  it('sends the canary share of student traffic to the new student, the rest to the teacher with the student shadowed', () => {
+    let student = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const d = decideRoute(policy, { user: `u${i}`, studentAvailable: true, canaryShare: 0.1 }, Math.random);
+      if (d.primary === 'student') student++;
+      else expect(d).toMatchObject({ primary: 'teacher', shadow: 'student', policy: 'canary' });
+    }
+    expect(student / 10_000).toBeGreaterThan(0.09);
+    expect(student / 10_000).toBeLessThan(0.11);
+  });
+  it('leaves teacher-bound decisions and a completed ramp alone', () => {
+    expect(decideRoute(routing({ type: 'pinned', arm: 'teacher' }), { studentAvailable: true, canaryShare: 0.1 }, () => 0.99).policy).toBe('pinned');
+    expect(decideRoute(policy, { user: 'x', studentAvailable: true, canaryShare: 1 }, () => 0.99).primary).toBe('student');
+  });
+});

@@ -1,6 +1,7 @@
 import { ConcurrencyError } from '../errors.js';
 import type { Clock, JobQueue, JobRecord, JobStore, PairStore } from '../ports.js';
 import type { TaskRuntime } from '../routing/chat-gateway.js';
+import type { CanaryController } from './canary.js';
 import { ACTIVE_STATES } from './job-runner.js';
 
 // What starts a distillation job: a threshold of new pairs, a schedule, drift in student–teacher
@@ -24,6 +25,8 @@ export interface DistillTriggerDeps {
   clock: Clock;
   /** Last tick of an NCRONTAB expression at or before `now` (adapter: cron-parser). */
   previousCronTick?: (expression: string, now: Date) => Date | undefined;
+  /** Canary ramps are advanced or rolled back on the same cadence as the triggers. */
+  canary?: CanaryController;
 }
 
 export class DistillTriggers {
@@ -120,6 +123,7 @@ export class DistillTriggers {
   async check(lastCheck: Date | undefined): Promise<TriggerResult[]> {
     const now = new Date(this.deps.clock.now());
     const results: TriggerResult[] = [];
+    await this.deps.canary?.evaluate();
     for (const task of this.deps.tasks.list()) {
       const s = task.config.distill;
       const name = task.config.name;

@@ -16,6 +16,7 @@ import type {
 import type { TaskRuntime } from '../routing/chat-gateway.js';
 import { validateChatDataset, type ChatDatasetReport } from './chat-format-validator.js';
 import { buildDataset, toChatFineTuningJsonl, type Dataset, type DatasetExample, type DatasetManifest } from './dataset-builder.js';
+import { initialCanary } from './canary.js';
 import { decidePromotion, evaluateCandidate, type ArmEvaluation, type CandidateEvaluation } from './evaluate-candidate.js';
 
 // The distillation job as a persisted state machine:
@@ -191,7 +192,12 @@ export class JobRunner {
             outcome: decision.promote ? 'promoted' : 'rejected',
             progress: 1,
             finishedAt: this.now(),
-            steps: { evaluation: summarizeEvaluation(evaluation), gate: decision, ...(report ? { report } : {}) },
+            steps: {
+              evaluation: summarizeEvaluation(evaluation),
+              gate: decision,
+              ...(report ? { report } : {}),
+              ...(decision.promote && task.config.distill.canary.enabled ? { canary: initialCanary(version, task.config.distill.canary.steps, this.now()) } : {}),
+            },
           },
           this.entry(decision.promote ? 'info' : 'warn', `${decision.promote ? 'promoted' : 'rejected'} ${version.id}: ${decision.reasons.join('; ')}`),
         );

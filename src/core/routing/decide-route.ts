@@ -12,6 +12,12 @@ export interface RouteContext {
   forcedArm?: Arm;
   /** False while the task has no promoted student (or no student configured at all). */
   studentAvailable: boolean;
+  /**
+   * Canary ramp of a newly promoted student: the share of student-bound traffic it may serve
+   * (e.g. 0.1 → 0.5 → 1). The rest goes to the teacher with the student shadowed, so its
+   * online agreement keeps being measured. Undefined: no ramp.
+   */
+  canaryShare?: number;
 }
 
 export interface RouteDecision {
@@ -32,6 +38,23 @@ export interface RouteDecision {
 const other = (arm: Arm): Arm => (arm === 'teacher' ? 'student' : 'teacher');
 
 export function decideRoute(routing: RoutingConfig, ctx: RouteContext, random: () => number): RouteDecision {
+  const decision = decidePolicy(routing, ctx, random);
+  const share = ctx.canaryShare;
+  if (share === undefined || share >= 1 || decision.primary !== 'student' || decision.policy === 'forced') return decision;
+  // Sticky when the caller is known, so a user does not flip between versions mid-conversation.
+  const key = ctx.user;
+  const u = key ? stickyBucket('canary\u0000' + key) : random();
+  if (u < share) return { ...decision, reason: `${decision.reason}; canary ${Math.round(share * 100)}%: student` };
+  return {
+    primary: 'teacher',
+    shadow: 'student',
+    ...(routing.fallback ? { fallback: 'student' as const } : {}),
+    reason: `canary ${Math.round(share * 100)}%: teacher serves, new student shadows`,
+    policy: 'canary',
+  };
+}
+
+function decidePolicy(routing: RoutingConfig, ctx: RouteContext, random: () => number): RouteDecision {
   const policy = routing.policy;
   const withFallback = (d: RouteDecision): RouteDecision =>
     routing.fallback && (d.primary === 'teacher' ? ctx.studentAvailable : true)

@@ -1,0 +1,125 @@
+import { ConcurrencyError } from '../errors.js';
+import type { Clock, JobRecord, JobStore, ModelRegistry, PairStore } from '../ports.js';
+import type { TaskRuntime } from '../routing/chat-gateway.js';
+
+// The canary ramp of a newly promoted student. A task with `distill.canary.enabled` does not hand
+// a new version all of its student traffic at once: the version serves `steps[0]` of it (10%),
+// the rest is served by the teacher with the new student shadowed, and every check of the
+// triggers looks at the version's online agreement with the teacher since the step began. At
+// least `minRequests` comparable pairs with agreement ≥ `minAgreement` advance it (50%, then
+// 100%: the ramp is done); agreement below the floor rolls the registry back to the previous
+// version. The state lives on the job that promoted the version, written with its etag.
+
+export interface CanaryState {
+  version: number;
+  modelId: string;
+  stepIndex: number;
+  share: number;
+  stepStartedAt: string;
+  status: 'ramping' | 'completed' | 'rolled_back';
+  history: { at: string; share: number; agreement: number | null; comparable: number; decision: string }[];
+}
+
+export function initialCanary(version: { version: number; id: string }, steps: readonly number[], now: string): CanaryState {
+  return { version: version.version, modelId: version.id, stepIndex: 0, share: steps[0] ?? 1, stepStartedAt: now, status: 'ramping', history: [] };
+}
+
+export class CanaryController {
+  private readonly cache = new Map<string, { at: number; share: number | undefined }>();
+
+  constructor(
+    private readonly deps: {
+      jobs: JobStore;
+      registry: ModelRegistry;
+      pairs: PairStore;
+      tasks: { list(): TaskRuntime[]; get(name: string): TaskRuntime | undefined };
+      clock: Clock;
+      /** How stale the share seen by the router may be. */
+      refreshInMs?: number;
+    },
+  ) {}
+
+  private async promotingJob(task: string): Promise<JobRecord | undefined> {
+    for await (const job of this.deps.jobs.list({ task, states: ['succeeded'] })) {
+      if (job.outcome === 'promoted') return job;
+    }
+    return undefined;
+  }
+
+  /** The share of student traffic the promoted version may serve now; undefined when not ramping. */
+  async shareFor(task: string): Promise<number | undefined> {
+    const runtime = this.deps.tasks.get(task);
+    if (!runtime?.config.distill.canary.enabled) return undefined;
+    const now = this.deps.clock.now();
+    const hit = this.cache.get(task);
+    if (hit && now - hit.at < (this.deps.refreshInMs ?? 2_000)) return hit.share;
+    const job = await this.promotingJob(task);
+    const canary = job?.steps.canary as CanaryState | undefined;
+    const promoted = await this.deps.registry.getPromoted(task);
+    const share = canary?.status === 'ramping' && promoted?.version === canary.version ? canary.share : undefined;
+    this.cache.set(task, { at: now, share });
+    return share;
+  }
+
+  /** Advances, completes or rolls back every ramping canary (called with the trigger checks). */
+  async evaluate(): Promise<{ task: string; decision: string }[]> {
+    const decisions: { task: string; decision: string }[] = [];
+    for (const runtime of this.deps.tasks.list()) {
+      const settings = runtime.config.distill.canary;
+      if (!settings.enabled) continue;
+      const task = runtime.config.name;
+      const job = await this.promotingJob(task);
+      const canary = job?.steps.canary as CanaryState | undefined;
+      if (!job || !canary) continue;
+      if (canary.status === 'rolled_back') {
+        // Repair: the decision was saved but the process died before the registry rolled back.
+        if ((await this.deps.registry.getPromoted(task))?.version === canary.version) await this.deps.registry.rollback(task);
+        continue;
+      }
+      if (canary.status !== 'ramping') continue;
+      let comparable = 0;
+      let agreements = 0;
+      for await (const p of this.deps.pairs.list({ task, since: canary.stepStartedAt })) {
+        if (p.student?.model !== canary.modelId || p.student.error || !p.teacher || p.teacher.error) continue;
+        const agree = runtime.parseLabel
+          ? p.labels?.teacher != null && p.labels.teacher === p.labels.student
+          : (p.teacher.text ?? '').trim().toLowerCase() === (p.student.text ?? '').trim().toLowerCase();
+        comparable++;
+        if (agree) agreements++;
+      }
+      if (comparable < settings.minRequests) continue;
+      const agreement = agreements / comparable;
+      const now = new Date(this.deps.clock.now()).toISOString();
+      let next: CanaryState;
+      let decision: string;
+      if (agreement < settings.minAgreement) {
+        next = { ...canary, status: 'rolled_back' };
+        decision = `rolled back ${canary.modelId}: online agreement ${agreement.toFixed(3)} < ${settings.minAgreement} over ${comparable} pairs at ${Math.round(canary.share * 100)}%`;
+      } else if (canary.stepIndex + 1 >= settings.steps.length || settings.steps[canary.stepIndex + 1]! >= 1) {
+        next = { ...canary, stepIndex: settings.steps.length - 1, share: 1, status: 'completed', stepStartedAt: now };
+        decision = `canary of ${canary.modelId} completed: agreement ${agreement.toFixed(3)} over ${comparable} pairs; serving 100%`;
+      } else {
+        const share = settings.steps[canary.stepIndex + 1]!;
+        next = { ...canary, stepIndex: canary.stepIndex + 1, share, stepStartedAt: now };
+        decision = `canary of ${canary.modelId} advanced to ${Math.round(share * 100)}%: agreement ${agreement.toFixed(3)} over ${comparable} pairs`;
+      }
+      next.history = [...canary.history, { at: now, share: canary.share, agreement, comparable, decision }];
+      try {
+        await this.deps.jobs.update({
+          ...job,
+          updatedAt: now,
+          steps: { ...job.steps, canary: next },
+          log: [...job.log, { at: now, level: next.status === 'rolled_back' ? ('warn' as const) : ('info' as const), message: decision }].slice(-500),
+        });
+      } catch (err) {
+        if (err instanceof ConcurrencyError) continue; // another checker decided first
+        throw err;
+      }
+      // The saved decision is the claim: only the checker that saved it rolls the registry back.
+      if (next.status === 'rolled_back') await this.deps.registry.rollback(task);
+      this.cache.delete(task);
+      decisions.push({ task, decision });
+    }
+    return decisions;
+  }
+}
