@@ -54,6 +54,17 @@ export function createDistillationRoutes(deps: DistillationRouteDeps): Hono<AppE
     return c.json(distillationView(result.job), 201);
   });
 
+  app.get('/', async (c) => {
+    const tenant = c.get('tenant');
+    const data = [];
+    for await (const job of deps.jobs.list()) {
+      if (job.kind !== 'dataset' || !canSee(tenant, job)) continue;
+      data.push(distillationView(job));
+      if (data.length >= 100) break;
+    }
+    return c.json({ object: 'list', data });
+  });
+
   app.get('/:id', async (c) => {
     const job = await deps.jobs.get(c.req.param('id'));
     if (!job || job.kind !== 'dataset' || !canSee(c.get('tenant'), job)) throw notFound(`Distillation job '${c.req.param('id')}' does not exist.`, 'job_not_found');

@@ -76,7 +76,13 @@ describe('dataset distillation on embedded defaults', () => {
     h = await startHarness({
       teacher: {
         model: 'DeepSeek-V3',
-        answer: (req) => ({ text: gold.get(userText(req)) ?? 'unknown', completionTokens: 3 }),
+        answer: (req) => {
+          const label = gold.get(userText(req)) ?? 'unknown';
+          // Asked for logprobs, the teacher puts 0.8 on its label and 0.2 on a runner-up.
+          const other = data.labels[(data.labels.indexOf(label) + 1) % data.labels.length]!;
+          const top = [{ token: label, logprob: Math.log(0.8) }, { token: other, logprob: Math.log(0.2) }];
+          return { text: label, completionTokens: 3, logprobs: [{ token: label, logprob: Math.log(0.8), top_logprobs: top }] };
+        },
         fault: (req, i) => fault(req, i),
       },
       tasks: [],
@@ -96,7 +102,7 @@ describe('dataset distillation on embedded defaults', () => {
 
   it('runs a spec of a few thousand rows end to end: promoted student and a report against teacher and baseline', async () => {
     fault = () => undefined;
-    const spec = baseSpec('intents', data.train, data.test);
+    const spec = { ...baseSpec('intents', data.train, data.test), teacher_settings: { soft_labels: true } };
     const { status, body } = await submit(h, spec);
     expect(status).toBe(201);
     expect(body).toMatchObject({ object: 'distillation.job', id: 'intents.1', kind: 'dataset', status: 'queued', trigger: { type: 'spec' } });
@@ -105,7 +111,7 @@ describe('dataset distillation on embedded defaults', () => {
 
     const view = await follow(h, body.id);
     expect(view.status, JSON.stringify(view.log)).toBe('succeeded');
-    expect(view.outcome).toBe('promoted');
+    expect(view.outcome, JSON.stringify(view.gate)).toBe('promoted');
     expect(view.progress).toBe(1);
     const rows = data.train.length + data.test.length;
     expect(rows).toBeGreaterThan(3000);
@@ -117,6 +123,13 @@ describe('dataset distillation on embedded defaults', () => {
     const manifest = JSON.parse(new TextDecoder().decode((await dataset.get('datasets/intents/intents.1/manifest.json'))!));
     expect(manifest.counts.test).toBe(data.test.length);
     expect(manifest.source.datasetId).toBe('intents.1');
+    // Soft labels: the student trains on the teacher's distribution (the KD temperature applies to it).
+    const examples = new TextDecoder().decode((await dataset.get('datasets/intents/intents.1/examples.jsonl'))!).trim().split('\n').map((l) => JSON.parse(l));
+    expect(examples.every((e) => e.teacherDistribution?.[e.label] > 0)).toBe(true);
+    // (A first token that begins several labels, like credit_limit / credit_limit_change, splits its mass.)
+    const exact = examples.filter((e) => Math.abs(e.teacherDistribution[e.label] - 0.8) < 1e-9).length;
+    expect(exact / examples.length).toBeGreaterThan(0.8);
+    expect(h.teacher.requests.at(-1)!.body).toMatchObject({ logprobs: true, top_logprobs: 5 });
 
     const r = view.report;
     expect(r.testExamples).toBe(data.test.length);
@@ -155,6 +168,8 @@ describe('dataset distillation on embedded defaults', () => {
     expect(noTeacher.body.error.param).toBe('teacher');
     const res = await h.distillery.app.request('/admin/distillations/nope.1', { headers: { authorization: `Bearer ${KEYS.admin}` } });
     expect(res.status).toBe(404);
+    const list = await h.distillery.app.request('/admin/distillations', { headers: { authorization: `Bearer ${KEYS.admin}` } });
+    expect(((await list.json()) as any).data.map((j: any) => [j.id, j.status])).toEqual([['intents.1', 'succeeded']]);
     const anonymous = await h.distillery.app.request('/admin/distillations/intents.1');
     expect(anonymous.status).toBe(401);
   });

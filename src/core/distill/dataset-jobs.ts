@@ -421,8 +421,10 @@ export class DatasetJobs {
     const hasSystem = row.messages.some((m) => m.role === 'system' || m.role === 'developer');
     const messages: ChatMessage[] = hasSystem ? row.messages : [{ role: 'system', content: settings.systemPrompt }, ...row.messages];
     const p = spec.teacher_settings.inference_parameters;
+    const soft = spec.teacher_settings.soft_labels && isLabelTask(spec.task_type) && !spec.prompt_settings.enable_chain_of_thought;
     return {
       messages,
+      ...(soft ? { logprobs: true, top_logprobs: 5 } : {}),
       temperature: p.temperature,
       top_p: p.top_p,
       max_tokens: p.max_tokens,
@@ -545,6 +547,8 @@ export class DatasetJobs {
           finishReason: result.finishReason,
           usage: result.usage,
           ...(cost !== undefined ? { costUsd: cost } : {}),
+          // The dataset builder turns the first token's top logprobs into the teacher's label distribution.
+          ...(request.logprobs && result.logprobs?.length ? { logprobs: result.logprobs } : {}),
         };
         if (labels) pair.labels = { teacher: extracted.answer, usableForTraining: usable };
         if (usable) r.ok++;

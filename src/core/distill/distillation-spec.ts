@@ -75,9 +75,17 @@ export const distillationSpecSchema = z
     validation_data: dataSourceSchema.optional(),
     hyperparameters: hyperparametersSchema.default({}),
     teacher_settings: z
-      .object({ inference_parameters: inferenceParametersSchema.default(inferenceParametersSchema.parse({})) })
+      .object({
+        inference_parameters: inferenceParametersSchema.default(inferenceParametersSchema.parse({})),
+        /**
+         * Label tasks without chain-of-thought: ask for the first token's top logprobs, so the student
+         * learns the teacher's distribution softened by `hyperparameters.temperature`, not only its
+         * top label. Off by default: not every endpoint returns logprobs.
+         */
+        soft_labels: z.boolean().default(false),
+      })
       .strict()
-      .default({ inference_parameters: inferenceParametersSchema.parse({}) }),
+      .default({ inference_parameters: inferenceParametersSchema.parse({}), soft_labels: false }),
     prompt_settings: z
       .object({
         /** Ask the teacher to reason first; reasoning is kept for generative students, stripped for label ones. */
