@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDistillery } from '../src/compose.js';
 import { loadConfig } from '../src/config.js';
-import type { PairRecord } from '../src/core/pairs/pair-record.js';
 import type { JobState } from '../src/core/ports.js';
 import { trainStudent } from '../src/train/train-student.js';
+import { teacherLabelledPair } from '../test/fixtures/pair-records.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,23 +25,10 @@ const rows = [...raw.train!, ...raw.val!, ...raw.test!];
 // 50,000 distinct conversations: CLINC150 messages with a customer reference, as support tickets carry.
 const customers = ['', 'order 1182', 'my account', 'today', 'asap', 'for my trip', 'again', 'thanks', 'please', 'quick question'];
 
-function pair(i: number): PairRecord {
+function pair(i: number) {
   const [text, label] = rows[i % rows.length]!;
   const suffix = customers[Math.floor(i / rows.length) % customers.length]!;
-  const prompt = suffix ? `${text} ${suffix}` : text;
-  return {
-    id: `bench-${i}`,
-    task: 'intents',
-    tenant: 'bench',
-    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
-    request: { messages: [{ role: 'user', content: prompt }], params: {} },
-    servedArm: 'teacher',
-    reason: 'bench',
-    policy: 'pinned',
-    teacher: { model: 'teacher', text: label, latencyInMs: 300, role: 'served', finishReason: 'stop', usage: { promptTokens: 20, completionTokens: 2 } },
-    labels: { teacher: label, usableForTraining: true },
-    source: { kind: 'traffic' },
-  };
+  return teacherLabelledPair(i, { task: 'intents', tenant: 'bench', text: suffix ? `${text} ${suffix}` : text, label, idPrefix: 'bench' });
 }
 
 async function main() {

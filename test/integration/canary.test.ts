@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CanaryState } from '../../src/core/distill/canary.js';
-import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
 import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { teacherLabelledPair } from '../fixtures/pair-records.js';
 
 // A promoted student ramps as a canary: it serves a share of student traffic while the teacher
 // serves the rest with the student shadowed; online agreement advances the ramp, or — when the
@@ -13,21 +13,7 @@ const gold = goldLabels();
 let drifted = false;
 let h: Harness;
 
-function seed(i: number, text: string, label: string): PairRecord {
-  return {
-    id: `seed-${i}`,
-    task: 'intents',
-    tenant: 'tenant-a',
-    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
-    request: { messages: [{ role: 'user', content: text }], params: {} },
-    servedArm: 'teacher',
-    reason: 'seed',
-    policy: 'pinned',
-    teacher: { model: 'teacher', text: label, latencyInMs: 1, role: 'served', finishReason: 'stop' },
-    labels: { teacher: label, usableForTraining: true },
-    source: { kind: 'traffic' },
-  };
-}
+const seed = (i: number, text: string, label: string) => teacherLabelledPair(i, { task: 'intents', tenant: 'tenant-a', text, label });
 
 beforeAll(async () => {
   h = await startHarness({

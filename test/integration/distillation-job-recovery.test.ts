@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDistillery, type Distillery } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import type { JobRecord, JobState, TrainedModel, Trainer, TrainRequest } from '../../src/core/ports.js';
-import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { LocalOnnxTrainer } from '../../src/train/local-onnx-trainer.js';
 import { clincSubset } from '../fixtures/clinc150.js';
+import { teacherLabelledPair } from '../fixtures/pair-records.js';
 
 // Jobs survive workers dying between steps, run exactly once, and a candidate that fails the
 // gate never replaces the serving student. Pairs are seeded straight into the store (stage 1 is
@@ -31,21 +31,7 @@ class SometimesBadTrainer implements Trainer {
   }
 }
 
-function pair(i: number, text: string, label: string): PairRecord {
-  return {
-    id: `seed-${i}`,
-    task: 'intents',
-    tenant: 't',
-    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
-    request: { messages: [{ role: 'user', content: text }], params: {} },
-    servedArm: 'teacher',
-    reason: 'seed',
-    policy: 'pinned',
-    teacher: { model: 'teacher', text: label, latencyInMs: 100, role: 'served', finishReason: 'stop' },
-    labels: { teacher: label, usableForTraining: true },
-    source: { kind: 'traffic' },
-  };
-}
+const pair = (i: number, text: string, label: string) => teacherLabelledPair(i, { task: 'intents', text, label });
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'distillery-recovery-'));
