@@ -78,10 +78,10 @@ describe('dataset distillation on embedded defaults', () => {
         model: 'DeepSeek-V3',
         answer: (req) => {
           const label = gold.get(userText(req)) ?? 'unknown';
-          // Asked for logprobs, the teacher puts 0.8 on its label and 0.2 on a runner-up.
+          // Asked for logprobs, the teacher puts 0.9 on its label and 0.1 on a runner-up.
           const other = data.labels[(data.labels.indexOf(label) + 1) % data.labels.length]!;
-          const top = [{ token: label, logprob: Math.log(0.8) }, { token: other, logprob: Math.log(0.2) }];
-          return { text: label, completionTokens: 3, logprobs: [{ token: label, logprob: Math.log(0.8), top_logprobs: top }] };
+          const top = [{ token: label, logprob: Math.log(0.9) }, { token: other, logprob: Math.log(0.1) }];
+          return { text: label, completionTokens: 3, logprobs: [{ token: label, logprob: Math.log(0.9), top_logprobs: top }] };
         },
         fault: (req, i) => fault(req, i),
       },
@@ -127,7 +127,7 @@ describe('dataset distillation on embedded defaults', () => {
     const examples = new TextDecoder().decode((await dataset.get('datasets/intents/intents.1/examples.jsonl'))!).trim().split('\n').map((l) => JSON.parse(l));
     expect(examples.every((e) => e.teacherDistribution?.[e.label] > 0)).toBe(true);
     // (A first token that begins several labels, like credit_limit / credit_limit_change, splits its mass.)
-    const exact = examples.filter((e) => Math.abs(e.teacherDistribution[e.label] - 0.8) < 1e-9).length;
+    const exact = examples.filter((e) => Math.abs(e.teacherDistribution[e.label] - 0.9) < 1e-9).length;
     expect(exact / examples.length).toBeGreaterThan(0.8);
     expect(h.teacher.requests.at(-1)!.body).toMatchObject({ logprobs: true, top_logprobs: 5 });
 
@@ -136,10 +136,10 @@ describe('dataset distillation on embedded defaults', () => {
     expect(r.goldReferences).toBe(data.test.length);
     expect(r.baseline.kind).toBe('majority-class');
     expect(r.teacher.vsGold.accuracy).toBe(1);
-    expect(r.student.vsGold.accuracy).toBeGreaterThan(0.85);
+    expect(r.student.vsGold.accuracy).toBeGreaterThan(0.82); // ~0.88 in runs here
     expect(r.baseline.vsGold.accuracy).toBeLessThan(0.1);
     expect(r.summary.improvementOverBaseline).toBeGreaterThan(0.75);
-    expect(r.summary.teacherQualityKept).toBeGreaterThan(0.85);
+    expect(r.summary.teacherQualityKept).toBeGreaterThan(0.82);
     expect(r.student.latency.p50InMs).toBeLessThan(r.teacher.latency.p50InMs);
 
     const promoted = await h.distillery.registry.getPromoted('intents');
