@@ -55,7 +55,7 @@ export class PairWriter {
   refused = 0;
 
   constructor(private readonly options: PairWriterOptions) {
-    this.maxBatchSize = options.maxBatchSize ?? 200;
+    this.maxBatchSize = options.maxBatchSize ?? 64;
     this.maxQueueLength = options.maxQueueLength ?? 10_000;
     this.maxBackoffInMs = options.maxBackoffInMs ?? 2_000;
   }
