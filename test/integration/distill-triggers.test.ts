@@ -90,6 +90,17 @@ describe('triggers', () => {
     expect(await t.newPairsSinceLastJob('t')).toBe(10);
   });
 
+  it('threshold: the stage-1 pairs of a dataset job do not count as new traffic', async () => {
+    const t = triggers({ threshold: { newPairs: 10 } });
+    const { job } = await t.request('t', { type: 'spec' }, { kind: 'dataset' });
+    await pairs.upsertMany(Array.from({ length: 40 }, () => pair('refund'))); // the teacher answering the dataset
+    await jobs.update({ ...job, state: 'succeeded', outcome: 'promoted', steps: { ...job.steps, counterAfterGeneration: 40 } });
+    expect(await t.newPairsSinceLastJob('t')).toBe(0);
+    expect(await t.check(undefined)).toEqual([]);
+    await pairs.upsertMany(Array.from({ length: 10 }, () => pair('balance'))); // real traffic
+    expect((await t.check(undefined))[0]).toMatchObject({ created: true, job: { trigger: { type: 'threshold' } } });
+  });
+
   it('schedule: fires when a tick of the NCRONTAB passed since the last check', async () => {
     const t = triggers({ threshold: null, schedule: '0 0 3 * * *' });
     expect(await t.check(new Date(now - 60_000))).toEqual([]); // 10:00, last tick 03:00 before the last check

@@ -97,7 +97,9 @@ export class DistillTriggers {
   async newPairsSinceLastJob(task: string): Promise<number> {
     const counter = await this.deps.pairs.getCounter(task);
     const last = (await this.jobsOf(task)).find((j) => j.state !== 'failed');
-    const base = typeof last?.steps.counterAtStart === 'number' ? last.steps.counterAtStart : 0;
+    const counted = (v: unknown) => (typeof v === 'number' ? v : 0);
+    // Dataset jobs add their own stage-1 pairs: count from after them, not from the job's start.
+    const base = Math.max(counted(last?.steps.counterAtStart), counted(last?.steps.counterAfterGeneration));
     return counter - base;
   }
 

@@ -158,7 +158,14 @@ export class JobRunner {
         const steps = await this.deps.generate!(job, context);
         // Not saved: chunk workers update progress meanwhile, and the last one re-enters the job.
         if (steps.pending === true) return { ...job, steps: { ...job.steps, generation: steps } };
-        next = await this.save(job, { state: 'building_dataset', progress: 0.4, steps: { generation: steps } }, this.entry('info', 'stage 1 (teacher answers) done'));
+        // The teacher's answers to the dataset are pairs of this task too: the threshold trigger
+        // counts new pairs from here, so a dataset job does not start a re-distillation by itself.
+        const counterAfterGeneration = await this.deps.pairs.getCounter(job.task);
+        next = await this.save(
+          job,
+          { state: 'building_dataset', progress: 0.4, steps: { generation: steps, counterAfterGeneration } },
+          this.entry('info', 'stage 1 (teacher answers) done'),
+        );
         break;
       }
       case 'building_dataset': {
