@@ -1,3 +1,6 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCli, EXIT, main } from '../../src/cli.js';
 import { listen, type RunningServer } from '../../src/server.js';
@@ -108,6 +111,15 @@ describe('API-client commands against a running server', () => {
     const jobs = await api(['--json', 'jobs', '--task', 'cli-task']);
     expect(JSON.parse(jobs.text).map((j: { id: string }) => j.id)).toEqual(['cli-task.1']);
   });
+  it('distill --spec posts a dataset job spec; an invalid one is refused with exit 3 naming the field', async () => {
+    const file = path.join(tmpdir(), `spec-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ teacher: 'teacher', task_type: 'nli', training_data: '' }));
+    const bad = await api(['distill', '--spec', file]);
+    expect(bad.code).toBe(EXIT.api);
+    expect(bad.text).toMatch(/HTTP 400: .*(student|training_data)/);
+    rmSync(file);
+  });
+
   it('models list, report and dataset export answer; API errors exit 3', async () => {
     expect((await api(['models', 'list', 'cli-task'])).text).toMatch(/no versions/);
     const report = await api(['report', '--task', 'cli-task']);
