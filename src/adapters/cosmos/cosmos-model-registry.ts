@@ -2,6 +2,10 @@ import type { Container } from '@azure/cosmos';
 import { DistilleryError, invalidRequest, notFound } from '../../core/errors.js';
 import type { ModelRegistry, ModelVersion, OperationOptions } from '../../core/ports.js';
 import { cosmosFailure, statusOf, withCosmosRetry } from './cosmos-retry.js';
+import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from '../sqlite/check-model-version.js';
+
+const HEAD_ID = 'head';
+const versionId = (n: number) => `v${n}`;
 
 // ModelRegistry on Cosmos DB, partition key /task. Version documents are written once and never
 // change; everything that changes — the next version number, which version is promoted, when each
@@ -18,7 +22,6 @@ export interface CosmosModelRegistryOptions {
   maxConflictRetries?: number;
 }
 
-type NewVersion = Omit<ModelVersion, 'id' | 'version' | 'state' | 'createdAt' | 'etag'>;
 
 interface HeadDocument {
   id: 'head';
@@ -41,44 +44,6 @@ interface VersionDocument {
   record: Omit<ModelVersion, 'state' | 'etag' | 'promotedAt'>;
 }
 
-const TASK_RE = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/u;
-const HEAD_ID = 'head';
-const versionId = (n: number) => `v${n}`;
-
-function checkTask(task: string): void {
-  if (typeof task !== 'string' || !TASK_RE.test(task)) throw invalidRequest(`Invalid task name '${String(task)}'.`, 'task');
-}
-
-function checkVersionNumber(version: number): void {
-  if (!Number.isSafeInteger(version) || version < 1) throw invalidRequest(`Invalid model version '${String(version)}'.`, 'version');
-}
-
-function checkNewVersion(v: NewVersion): void {
-  if (v === null || typeof v !== 'object') throw invalidRequest('A model version must be an object.');
-  checkTask(v.task);
-  if (v.kind !== 'onnx' && v.kind !== 'remote') throw invalidRequest("kind must be 'onnx' or 'remote'.", 'kind');
-  if (v.kind === 'onnx' && (typeof v.artifactPath !== 'string' || v.artifactPath.length === 0)) {
-    throw invalidRequest('An onnx model version needs an artifactPath.', 'artifactPath');
-  }
-  if (v.kind === 'remote' && (v.endpoint === null || typeof v.endpoint !== 'object' || typeof v.endpoint?.model !== 'string' || v.endpoint.model.length === 0)) {
-    throw invalidRequest('A remote model version needs endpoint.model.', 'endpoint');
-  }
-  if (v.lineage === null || typeof v.lineage !== 'object' || Array.isArray(v.lineage)) throw invalidRequest('lineage must be an object.', 'lineage');
-  if (v.metrics !== undefined) {
-    if (v.metrics === null || typeof v.metrics !== 'object') throw invalidRequest('metrics must be an object of numbers.', 'metrics');
-    for (const [k, n] of Object.entries(v.metrics)) {
-      if (typeof n !== 'number' || !Number.isFinite(n)) throw invalidRequest(`metrics.${k} must be a finite number.`, 'metrics');
-    }
-  }
-}
-
-const nothingToRollBack = (task: string) =>
-  new DistilleryError(`Task '${task}' has no earlier promoted version to roll back to.`, {
-    status: 409,
-    type: 'conflict_error',
-    code: 'no_previous_version',
-    param: 'task',
-  });
 
 class HeadConflict extends Error {}
 

@@ -1,6 +1,7 @@
-import { DistilleryError, invalidRequest, notFound } from '../../core/errors.js';
+import { notFound } from '../../core/errors.js';
 import type { ModelRegistry, ModelVersion, OperationOptions } from '../../core/ports.js';
 import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
+import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from './check-model-version.js';
 
 // The embedded ModelRegistry. Versions are numbered per task inside a write transaction, so two
 // trainers finishing together never get the same number. Promotions are kept as a per-task
@@ -41,44 +42,6 @@ CREATE TABLE IF NOT EXISTS model_promotions (
 ) WITHOUT ROWID;
 `;
 
-const TASK_RE = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/u;
-
-function checkTask(task: string): void {
-  if (typeof task !== 'string' || !TASK_RE.test(task)) throw invalidRequest(`Invalid task name '${String(task)}'.`, 'task');
-}
-
-function checkVersionNumber(version: number): void {
-  if (!Number.isSafeInteger(version) || version < 1) throw invalidRequest(`Invalid model version '${String(version)}'.`, 'version');
-}
-
-type NewVersion = Omit<ModelVersion, 'id' | 'version' | 'state' | 'createdAt' | 'etag'>;
-
-function checkNewVersion(v: NewVersion): void {
-  if (v === null || typeof v !== 'object') throw invalidRequest('A model version must be an object.');
-  checkTask(v.task);
-  if (v.kind !== 'onnx' && v.kind !== 'remote') throw invalidRequest("kind must be 'onnx' or 'remote'.", 'kind');
-  if (v.kind === 'onnx' && (typeof v.artifactPath !== 'string' || v.artifactPath.length === 0)) {
-    throw invalidRequest('An onnx model version needs an artifactPath.', 'artifactPath');
-  }
-  if (v.kind === 'remote' && (v.endpoint === null || typeof v.endpoint !== 'object' || typeof v.endpoint.model !== 'string' || v.endpoint.model.length === 0)) {
-    throw invalidRequest('A remote model version needs endpoint.model.', 'endpoint');
-  }
-  if (v.lineage === null || typeof v.lineage !== 'object' || Array.isArray(v.lineage)) throw invalidRequest('lineage must be an object.', 'lineage');
-  if (v.metrics !== undefined) {
-    if (v.metrics === null || typeof v.metrics !== 'object') throw invalidRequest('metrics must be an object of numbers.', 'metrics');
-    for (const [k, n] of Object.entries(v.metrics)) {
-      if (typeof n !== 'number' || !Number.isFinite(n)) throw invalidRequest(`metrics.${k} must be a finite number.`, 'metrics');
-    }
-  }
-}
-
-const nothingToRollBack = (task: string) =>
-  new DistilleryError(`Task '${task}' has no earlier promoted version to roll back to.`, {
-    status: 409,
-    type: 'conflict_error',
-    code: 'no_previous_version',
-    param: 'task',
-  });
 
 export class SqliteModelRegistry implements ModelRegistry {
   readonly #db: SqliteDatabase;
