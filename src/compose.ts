@@ -242,7 +242,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
   const tasks = createTaskCatalog(document.tasks);
   const canary = new CanaryController({ jobs: jobStore, registry, pairs: pairStore, tasks, clock });
   const models: ModelResolver = {
-    canaryShare: (task) => canary.shareFor(task.name),
+    canaryShare: (task, student) => canary.shareFor(task.name, student.id),
     teacher: (task) => withSpans(configuredModel(task.teacher), 'teacher'),
     student: async (task, opts) => {
       if (!task.student) return undefined;

@@ -46,18 +46,22 @@ export class CanaryController {
     return undefined;
   }
 
-  /** The share of student traffic the promoted version may serve now; undefined when not ramping. */
-  async shareFor(task: string): Promise<number | undefined> {
+  /**
+   * The share of student traffic `modelId` (the promoted version the router resolved) may serve
+   * now; undefined when it is not ramping. Cached per version, so a newly promoted version is
+   * looked up at once while the router keeps reading from memory.
+   */
+  async shareFor(task: string, modelId: string): Promise<number | undefined> {
     const runtime = this.deps.tasks.get(task);
     if (!runtime?.config.distill.canary.enabled) return undefined;
     const now = this.deps.clock.now();
-    const hit = this.cache.get(task);
+    const key = `${task}\u0000${modelId}`;
+    const hit = this.cache.get(key);
     if (hit && now - hit.at < (this.deps.refreshInMs ?? 2_000)) return hit.share;
-    const job = await this.promotingJob(task);
-    const canary = job?.steps.canary as CanaryState | undefined;
-    const promoted = await this.deps.registry.getPromoted(task);
-    const share = canary?.status === 'ramping' && promoted?.version === canary.version ? canary.share : undefined;
-    this.cache.set(task, { at: now, share });
+    const canary = (await this.promotingJob(task))?.steps.canary as CanaryState | undefined;
+    const share = canary?.status === 'ramping' && canary.modelId === modelId ? canary.share : undefined;
+    if (this.cache.size > 1000) this.cache.clear();
+    this.cache.set(key, { at: now, share });
     return share;
   }
 
@@ -117,7 +121,7 @@ export class CanaryController {
       }
       // The saved decision is the claim: only the checker that saved it rolls the registry back.
       if (next.status === 'rolled_back') await this.deps.registry.rollback(task);
-      this.cache.delete(task);
+      this.cache.clear();
       decisions.push({ task, decision });
     }
     return decisions;

@@ -29,7 +29,7 @@ export interface ModelResolver {
   /** The task's current student (e.g. the promoted registry version), if any. */
   student(task: TaskConfig, options?: { abortSignal?: AbortSignal }): Promise<ChatModel | undefined>;
   /** Canary share of a newly promoted student (see core/distill/canary.ts), if it is ramping. */
-  canaryShare?(task: TaskConfig): Promise<number | undefined>;
+  canaryShare?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
 }
 
 export interface PairSink {
@@ -101,7 +101,7 @@ export class ChatGateway {
     const task = inv.task.config;
     const teacher = this.deps.models.teacher(task);
     const student = task.student ? await this.deps.models.student(task, { abortSignal: inv.abortSignal }) : undefined;
-    const canaryShare = student && this.deps.models.canaryShare ? await this.deps.models.canaryShare(task) : undefined;
+    const canaryShare = student && this.deps.models.canaryShare ? await this.deps.models.canaryShare(task, student) : undefined;
     const decision = decideRoute(
       task.routing,
       {
