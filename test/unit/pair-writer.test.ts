@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FilePairSpool } from '../../src/adapters/local/file-pair-spool.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
-import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { PairWriter } from '../../src/core/pairs/pair-writer.js';
 import { FaultyPairStore } from '../fixtures/faulty-pair-store.js';
+import { numberedPair } from '../fixtures/pair-records.js';
 
 // The pair writer and its durable outbox over a real SQLite store whose writes fail on demand.
 
@@ -19,18 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const pair = (i: number): PairRecord => ({
-  id: `p-${String(i).padStart(6, '0')}`,
-  task: 't',
-  tenant: 'a',
-  createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString(),
-  request: { messages: [{ role: 'user', content: `hello ${i}` }], params: {} },
-  servedArm: 'teacher',
-  reason: 'pinned',
-  policy: 'pinned',
-  teacher: { model: 'm', text: `answer ${i}`, latencyInMs: 1, role: 'served' },
-  source: { kind: 'traffic' },
-});
+const pair = numberedPair;
 
 async function ids(store: SqlitePairStore) {
   const out: string[] = [];
