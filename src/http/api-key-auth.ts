@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 // API keys are kept only as SHA-256 digests. Verification hashes the presented key and compares
@@ -21,7 +22,12 @@ export interface Principal {
   ratePerSecond?: number;
 }
 
-export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+// crypto.hash (Node ≥ 20.12) is the one-shot form: no Hash object per request.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex' | 'buffer') => string | Buffer }).hash;
+const sha256 = (key: string, encoding: 'hex' | 'buffer') =>
+  oneShot ? oneShot('sha256', key, encoding) : createHash('sha256').update(key, 'utf8').digest(encoding === 'hex' ? 'hex' : undefined as never);
+
+export const hashApiKey = (key: string): string => sha256(key, 'hex') as string;
 
 /** A new random key in the `dk-` format, with its record. */
 export function generateApiKey(tenant: string, scopes: Scope[]): { key: string; record: ApiKeyRecord } {
@@ -42,7 +48,7 @@ export class ApiKeyAuthenticator {
 
   verify(presentedKey: string | undefined): Principal | undefined {
     if (!presentedKey) return undefined;
-    const digest = createHash('sha256').update(presentedKey, 'utf8').digest();
+    const digest = sha256(presentedKey, 'buffer') as Buffer;
     let found: ApiKeyRecord | undefined;
     for (const entry of this.digests) {
       if (timingSafeEqual(entry.digest, digest) && !found) found = entry.record;

@@ -34,6 +34,11 @@ export interface PairWriterOptions {
   /** Called when a record is refused: queue full and no spool, or the writer is closed. */
   onOverflow?: (pair: PairRecord) => void;
   maxBackoffInMs?: number;
+  /**
+   * How long a record may wait for others to share its batch (one store round trip for many
+   * records instead of one each). Default 10 ms; a full batch goes at once.
+   */
+  batchDelayInMs?: number;
 }
 
 export class PairWriter {
@@ -47,6 +52,7 @@ export class PairWriter {
   private readonly maxBatchSize: number;
   private readonly maxQueueLength: number;
   private readonly maxBackoffInMs: number;
+  private readonly batchDelayInMs: number;
   /** Records written to the store. */
   written = 0;
   /** Records that went through the spool. */
@@ -58,6 +64,7 @@ export class PairWriter {
     this.maxBatchSize = options.maxBatchSize ?? 64;
     this.maxQueueLength = options.maxQueueLength ?? 10_000;
     this.maxBackoffInMs = options.maxBackoffInMs ?? 2_000;
+    this.batchDelayInMs = options.batchDelayInMs ?? 10;
   }
 
   /** Records accepted but not yet in the store (memory and spool). */
@@ -73,23 +80,37 @@ export class PairWriter {
       return false;
     }
     this.queue.push(pair);
+    // Memory is bounded even while the drain waits out a failing store: past the bound the
+    // records go to the spool now, in order, behind what is already there.
+    if (this.options.spool && this.queue.length >= this.maxQueueLength && (this.failures > 0 || this.options.spool.size() > 0)) {
+      void this.spill().catch((err) => this.options.onError?.(err, 0));
+    }
     this.schedule();
     return true;
   }
 
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerDelay = 0;
+
   private schedule() {
-    if (this.draining || this.scheduled || this.stopped) return;
+    if (this.stopped || this.draining) return;
+    // Drain a little later so requests finishing meanwhile share the batch; a full batch goes now.
+    const delay = this.queue.length >= this.maxBatchSize ? 0 : this.batchDelayInMs;
+    if (this.scheduled) {
+      if (delay >= this.timerDelay) return;
+      clearTimeout(this.timer);
+    }
     this.scheduled = true;
-    // Drain on a later tick: requests finishing in the same tick share a batch.
-    setTimeout(() => {
+    this.timerDelay = delay;
+    this.timer = setTimeout(() => {
       this.scheduled = false;
       this.draining = this.drain()
         .catch((err) => this.options.onError?.(err, 0))
         .finally(() => {
-        this.draining = undefined;
-        if (this.queue.length > 0 || (this.options.spool?.size() ?? 0) > 0) this.schedule();
-      });
-    }, 0);
+          this.draining = undefined;
+          if (this.queue.length > 0 || (this.options.spool?.size() ?? 0) > 0) this.schedule();
+        });
+    }, delay);
   }
 
   private async backoff() {
