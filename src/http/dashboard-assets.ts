@@ -54,7 +54,12 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
 
   function load() {
     var key = sessionStorage.getItem(KEY);
-    var headers = key ? { authorization: 'Bearer ' + key } : {};
+    // Without a key the API can only refuse: ask for one instead of logging a 401 in the console.
+    if (!key) {
+      showKeyForm();
+      return Promise.resolve();
+    }
+    var headers = { authorization: 'Bearer ' + key };
     setStatus('Loading…', false);
     return fetch('/admin/reports/online?' + query().toString(), { headers: headers, credentials: 'same-origin' })
       .then(function (res) {

@@ -104,6 +104,13 @@ describe('edges', () => {
     const res = await h.distillery.app.request('/v1/chat/completions', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
+  it('the composed app serves the dashboard and its assets publicly, the report data only to admin keys', async () => {
+    for (const path of ['/dashboard', '/assets/dashboard.js', '/assets/chart.umd.js']) {
+      expect((await h.distillery.app.request(path)).status, path).toBe(200);
+    }
+    expect((await h.distillery.app.request('/admin/reports/online?format=json')).status).toBe(401);
+    expect((await call(KEYS.admin, '/admin/reports/online?format=json')).status).toBe(200);
+  });
   it('the dashboard carries security headers', async () => {
     const res = await h.distillery.app.request('/dashboard');
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'|script-src 'self'/);
