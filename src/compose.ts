@@ -272,6 +272,11 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     onError: (err, n) => log(`pair store write of ${n} records failed, spooling and retrying: ${(err as Error).message}`),
   });
   const priced = new Map<string, boolean>();
+  // A configured model is priced as `priceAs`, else by the model or deployment it calls upstream.
+  const priceKey = (id: string) => {
+    const m = document.models[id];
+    return m?.priceAs ?? m?.model ?? m?.deployment ?? id;
+  };
   const gateway = new ChatGateway({
     models,
     pairs: pairWriter,
@@ -281,11 +286,11 @@ export async function createDistillery(config: Config, options: ComposeOptions =
       // Unpriced remote models are reported as unpriced; look them up once, never throw per request.
       let known = priced.get(model.id);
       if (known === undefined) {
-        known = model.hosting === 'in-process' || findModelPrice(pricing, document.models[model.id]?.priceAs ?? model.id) !== undefined;
+        known = model.hosting === 'in-process' || findModelPrice(pricing, priceKey(model.id)) !== undefined;
         priced.set(model.id, known);
       }
       if (!known || (model.hosting === 'remote' && !call.usage)) return undefined;
-      return priceCall(pricing, { modelId: document.models[model.id]?.priceAs ?? model.id, hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
+      return priceCall(pricing, { modelId: priceKey(model.id), hosting: model.hosting, usage: call.usage, latencyInMs: call.latencyInMs });
     },
     onBackgroundError: () => undefined,
     onPair: (pair) => {
