@@ -313,14 +313,16 @@ export async function createDistillery(config: Config, options: ComposeOptions =
       if (!ref || !settingsOfModel) {
         throw new JobFailure(`Task '${request.task.name}' uses the azure-openai trainer but distill.fineTuning.modelRef names no configured model.`, 'trainer_unavailable');
       }
-      let trainer = fineTuners.get(ref);
+      const key = `${ref}\u0000${request.task.distill.fineTuning.pollIntervalInMs}`;
+      let trainer = fineTuners.get(key);
       if (!trainer) {
         trainer = new AzureOpenAIFineTuningTrainer({
+          pollIntervalInMs: request.task.distill.fineTuning.pollIntervalInMs,
           client: createFineTuningClient(settingsOfModel, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.credential ? { credential: options.credential } : {}) }),
           modelRef: ref,
           log,
         });
-        fineTuners.set(ref, trainer);
+        fineTuners.set(key, trainer);
       }
       return trainer.train(request, opts);
     },

@@ -1,7 +1,6 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AzureOpenAIFineTuningTrainer, createFineTuningClient, fileNameOf, seedOf } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
-import { modelSettingsSchema } from '../../src/config.js';
+import { AzureOpenAIFineTuningTrainer, fileNameOf, seedOf } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
 import { toChatFineTuningJsonl, type DatasetExample } from '../../src/core/distill/dataset-builder.js';
 import { JobFailure } from '../../src/core/distill/job-runner.js';
 import { UpstreamError } from '../../src/core/errors.js';
@@ -299,11 +298,7 @@ describe('a generative task distilled through Azure OpenAI fine-tuning, composed
     const s = await fake({ apiKey: 'ft-key' });
     // `ft-base`: the Azure OpenAI resource that fine-tunes and serves the fine-tuned deployments.
     const ftBase = { provider: 'azure-openai', endpoint: s.azureEndpoint, deployment: 'unused', apiVersion: '2024-10-21', apiKeySetting: 'FT_API_KEY', auth: 'key', maxRetries: 0, timeoutInMs: 5_000 };
-    const trainer = new AzureOpenAIFineTuningTrainer({
-      client: createFineTuningClient(modelSettingsSchema.parse(ftBase), { env: { FT_API_KEY: 'ft-key' } }),
-      modelRef: 'ft-base',
-      pollIntervalInMs: 5,
-    });
+    // The composition builds the trainer from the task's fineTuning.modelRef, as in production.
     const h = await startHarness({
       teacher: { answer: (req) => ({ text: teacherAnswer(String(req.body.messages.at(-1).content)) }) },
       models: { 'ft-base': ftBase },
@@ -319,11 +314,11 @@ describe('a generative task distilled through Azure OpenAI fine-tuning, composed
             threshold: null,
             dataset: { minExamples: 50 },
             gate: { minAgreement: 0.8, minTestExamples: 10, maxP95LatencyInMs: 2_000 },
-            fineTuning: { baseModel: 'gpt-4o-mini-2024-07-18', n_epochs: 2, suffix: 'support' },
+            fineTuning: { baseModel: 'gpt-4o-mini-2024-07-18', n_epochs: 2, suffix: 'support', modelRef: 'ft-base', pollIntervalInMs: 5 },
           },
         },
       ],
-      compose: { trainers: { 'azure-openai': trainer }, studentRefreshInMs: 50 },
+      compose: { studentRefreshInMs: 50 },
     });
     harnesses.push(h);
     const d = h.distillery;

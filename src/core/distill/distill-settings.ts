@@ -57,12 +57,14 @@ export const distillSettingsSchema = z.object({
       baseModel: z.string().default('gpt-4o-mini-2024-07-18'),
       /** Configured model (an Azure OpenAI resource) that runs the fine-tuning and serves the result. */
       modelRef: z.string().optional(),
+      /** How often the fine-tuning job's status and events are read. */
+      pollIntervalInMs: z.number().int().min(1).default(30_000),
       n_epochs: z.number().int().min(1).max(50).default(3),
       batch_size: z.number().int().min(1).max(256).optional(),
       learning_rate_multiplier: z.number().positive().max(10).optional(),
       suffix: z.string().max(18).optional(),
     })
-    .default({ baseModel: 'gpt-4o-mini-2024-07-18', n_epochs: 3 }),
+    .default({ baseModel: 'gpt-4o-mini-2024-07-18', n_epochs: 3, pollIntervalInMs: 30_000 }),
 });
 
 export type DistillSettings = z.infer<typeof distillSettingsSchema>;
