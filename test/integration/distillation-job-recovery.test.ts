@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDistillery, type Distillery } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import type { JobRecord, JobState, TrainedModel, Trainer, TrainRequest } from '../../src/core/ports.js';
+import { FsArtifactStore } from '../../src/adapters/local/fs-artifact-store.js';
 import { LocalOnnxTrainer } from '../../src/train/local-onnx-trainer.js';
 import { clincSubset } from '../fixtures/clinc150.js';
 import { teacherLabelledPair } from '../fixtures/pair-records.js';
@@ -53,10 +54,8 @@ beforeEach(async () => {
       ],
     }),
   });
-  // The real trainer, behind a wrapper that can sabotage a run.
-  const probe = await createDistillery(config);
-  const trainer = new SometimesBadTrainer(new LocalOnnxTrainer({ artifacts: probe.artifacts }));
-  await probe.close();
+  // The real trainer, writing where the composition keeps artifacts, behind a wrapper that can sabotage a run.
+  const trainer = new SometimesBadTrainer(new LocalOnnxTrainer({ artifacts: new FsArtifactStore({ root: path.join(dir, 'artifacts') }) }));
   d = await createDistillery(config, {
     trainers: { 'local-onnx': trainer },
     afterJobStep: (job, step) => {
