@@ -110,6 +110,17 @@ describe('triggers', () => {
     expect(r!.job.trigger.detail).toContain('2026-03-02T03:00:00.000Z');
   });
 
+  it('drift: judges only pairs since the current student took over', async () => {
+    // A window of 30 over all pairs would mix 10 of the old student's with the new one's 20 (0.67).
+    const t = triggers({ threshold: null, drift: { window: 30, minAgreement: 0.8 } });
+    await pairs.upsertMany(Array.from({ length: 40 }, () => pair('refund', 'balance'))); // the old student, disagreeing
+    const { job } = await t.request('t', { type: 'manual' });
+    now += 60_000;
+    await jobs.update({ ...job, state: 'succeeded', outcome: 'promoted', finishedAt: new Date(now - 1).toISOString() });
+    await pairs.upsertMany(Array.from({ length: 20 }, () => pair('refund', 'refund'))); // the new one, agreeing
+    expect(await t.check(undefined)).toEqual([]);
+  });
+
   it('drift: fires when rolling agreement over the window falls below the floor', async () => {
     const t = triggers({ threshold: null, drift: { window: 50, minAgreement: 0.8 } });
     await pairs.upsertMany(Array.from({ length: 50 }, (_, i) => pair('refund', i < 45 ? 'refund' : 'balance')));

@@ -103,10 +103,13 @@ export class DistillTriggers {
     return counter - base;
   }
 
-  /** Rolling agreement over the newest `window` pairs where both arms answered. */
-  async rollingAgreement(task: TaskRuntime, window: number): Promise<{ agreement: number; n: number }> {
+  /**
+   * Rolling agreement over the newest `window` pairs where both arms answered, since `since`
+   * (the end of the last job: older pairs judged an older student). Without it, the last 30 days.
+   */
+  async rollingAgreement(task: TaskRuntime, window: number, since?: string): Promise<{ agreement: number; n: number }> {
     const ring: number[] = [];
-    const since = new Date(this.deps.clock.now() - 30 * 24 * 3600_000).toISOString();
+    since ??= new Date(this.deps.clock.now() - 30 * 24 * 3600_000).toISOString();
     for await (const p of this.deps.pairs.list({ task: task.config.name, since, sourceKind: 'traffic' })) {
       if (!p.teacher?.text || p.teacher.error || p.student?.text === undefined || p.student.error) continue;
       const agree = task.parseLabel
@@ -145,7 +148,8 @@ export class DistillTriggers {
         }
       }
       if (s.drift) {
-        const { agreement, n } = await this.rollingAgreement(task, s.drift.window);
+        const lastFinished = (await this.jobsOf(name)).find((j) => j.finishedAt && j.state === 'succeeded')?.finishedAt;
+        const { agreement, n } = await this.rollingAgreement(task, s.drift.window, lastFinished);
         if (n >= s.drift.window && agreement < s.drift.minAgreement) {
           results.push(await this.request(name, { type: 'drift', detail: `agreement ${agreement.toFixed(3)} < ${s.drift.minAgreement} over ${n} pairs` }));
         }
