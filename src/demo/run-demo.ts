@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { buildOnlineReport, type OnlineReport } from '../core/eval/online-report.js';
+import { createRandom, shuffleInPlace } from '../core/eval/random.js';
 import { renderOnlineTable } from '../core/eval/report-format.js';
 import type { JobRecord } from '../core/ports.js';
 import { packageRoot } from '../package-root.js';
@@ -51,20 +52,7 @@ interface Answer {
   latencyInMs: number;
 }
 
-function seededShuffle<T>(items: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
+const seededShuffle = <T>(items: T[], seed: number): T[] => shuffleInPlace(items, createRandom(seed));
 
 const median = (xs: number[]) => {
   if (!xs.length) return NaN;

@@ -6,7 +6,7 @@ import {
 } from '../core/tasks/classification-task.js';
 import { createFeaturizer } from '../core/tasks/featurizer.js';
 import { kdLoss, type KdTarget } from './kd-loss.js';
-import { seededRandom, shuffleInPlace, type RandomSource } from './seeded-random.js';
+import { createRandom, shuffleInPlace, type RandomSource } from '../core/eval/random.js';
 import { argmax, forwardStudent, type ForwardResult, type StudentWeights } from './student-weights.js';
 
 // The local trainer: a fastText-style classifier (embedding bag → optional ReLU layer → softmax)
@@ -291,7 +291,7 @@ export function trainStudent(data: TrainingData, hyperparameters: Partial<Studen
   }
   const index = checkLabels(data.labels);
   const featurizer = createFeaturizer(featurizerSettingsOf(hp));
-  const random = seededRandom(hp.seed);
+  const random = createRandom(hp.seed);
 
   let skipped = 0;
   let soft = 0;

@@ -10,7 +10,7 @@ import { readStudentArtifacts, writeStudentArtifacts } from '../../src/adapters/
 import { FsArtifactStore } from '../../src/adapters/local/fs-artifact-store.js';
 import { DistilleryError } from '../../src/core/errors.js';
 import { createFeaturizer } from '../../src/core/tasks/featurizer.js';
-import { seededRandom } from '../../src/train/seeded-random.js';
+import { createRandom as seededRandom } from '../../src/core/eval/random.js';
 import { forwardStudent, type StudentWeights } from '../../src/train/student-weights.js';
 import { initStudentWeights, parseHyperparameters } from '../../src/train/train-student.js';
 

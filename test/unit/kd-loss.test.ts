@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '../../src/core/errors.js';
 import { createFeaturizer } from '../../src/core/tasks/featurizer.js';
 import { kdLoss, softenDistribution } from '../../src/train/kd-loss.js';
-import { seededRandom } from '../../src/train/seeded-random.js';
+import { createRandom as seededRandom } from '../../src/core/eval/random.js';
 import { forwardStudent, type StudentWeights } from '../../src/train/student-weights.js';
 import {
   backwardStudent,

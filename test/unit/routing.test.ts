@@ -2,20 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { decideRoute } from '../../src/core/routing/decide-route.js';
 import { routingSchema, type RoutingConfig } from '../../src/core/routing/policy-schema.js';
 import { stickyBucket } from '../../src/core/routing/sticky-bucket.js';
+import { createRandom } from '../../src/core/eval/random.js';
 
 const routing = (policy: unknown, extra: Record<string, unknown> = {}): RoutingConfig => routingSchema.parse({ policy, ...extra });
 
-/** Seeded PRNG (mulberry32) so statistical assertions are reproducible. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded so statistical assertions are reproducible.
+const seeded = (seed: number) => createRandom(seed);
 
 describe('policy schema', () => {
   it('rejects weights outside [0, 1] and unknown policy types', () => {
