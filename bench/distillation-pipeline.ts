@@ -5,10 +5,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDistillery } from '../src/compose.js';
+import { createDistillery } from '../src/compose/index.js';
 import { loadConfig } from '../src/config.js';
 import type { JobState } from '../src/core/ports.js';
-import { trainStudent } from '../src/train/train-student.js';
+import { trainStudent } from '../src/adapters/onnx/train-student.js';
 import { teacherLabelledPair } from '../test/fixtures/pair-records.js';
 
 const arg = (name: string, def: number) => {

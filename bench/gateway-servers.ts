@@ -34,8 +34,8 @@ async function main() {
   if (role === 'distillery') {
     const { createHash } = await import('node:crypto');
     const { loadConfig } = await import('../src/config.js');
-    const { createDistillery } = await import('../src/compose.js');
-    const { listen } = await import('../src/server.js');
+    const { createDistillery } = await import('../src/compose/index.js');
+    const { listen } = await import('../src/http/listen.js');
     const config = loadConfig({
       DISTILLERY_CONFIG_JSON: JSON.stringify({
         models: { teacher: { baseURL: teacherURL, auth: 'none', maxRetries: 0 } },
@@ -45,7 +45,7 @@ async function main() {
       DISTILLERY_API_KEYS: JSON.stringify([{ tenant: 'bench', scopes: ['chat'], sha256: createHash('sha256').update(BENCH_KEY).digest('hex') }]),
     });
     const d = await createDistillery(config);
-    const s = await listen(d, { host: '127.0.0.1', port: 0 });
+    const s = await listen(d.app, { host: '127.0.0.1', port: 0 });
     console.log(`READY ${s.url}/v1`);
     process.on('SIGTERM', async () => {
       await d.close();

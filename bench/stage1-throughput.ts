@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { getEncoding } from 'js-tiktoken';
-import { createDistillery } from '../src/compose.js';
+import { createDistillery } from '../src/compose/index.js';
 import { loadConfig } from '../src/config.js';
 import { dispatchReceived } from '../src/core/distill/job-messages.js';
 import { taskTypeSettings } from '../src/core/distill/task-types.js';

@@ -17,8 +17,8 @@ import { OnnxSessionCache } from '../src/adapters/onnx/onnx-session-cache.js';
 import { OnnxStudentModel } from '../src/adapters/onnx/onnx-student-model.js';
 import { buildStudentArtifacts } from '../src/adapters/onnx/student-artifacts.js';
 import { createFeaturizer } from '../src/core/tasks/featurizer.js';
-import { forwardStudent } from '../src/train/student-weights.js';
-import { trainStudentInWorker } from '../src/train/train-student-in-worker.js';
+import { forwardStudent } from '../src/adapters/onnx/student-weights.js';
+import { trainStudentInWorker } from '../src/adapters/onnx/train-student-in-worker.js';
 
 type Row = [string, string];
 const data = JSON.parse(readFileSync(new URL('../data/clinc150/data_full.json', import.meta.url), 'utf8')) as Record<string, Row[]>;

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createFeaturizer } from '../src/core/tasks/featurizer.js';
-import { argmax, forwardStudent, type StudentWeights } from '../src/train/student-weights.js';
-import { trainStudentInWorker } from '../src/train/train-student-in-worker.js';
-import { trainStudent, type TrainingExample } from '../src/train/train-student.js';
+import { argmax, forwardStudent, type StudentWeights } from '../src/adapters/onnx/student-weights.js';
+import { trainStudentInWorker } from '../src/adapters/onnx/train-student-in-worker.js';
+import { trainStudent, type TrainingExample } from '../src/adapters/onnx/train-student.js';
 
 type Row = [string, string];
 const data = JSON.parse(readFileSync(new URL('../data/clinc150/data_full.json', import.meta.url), 'utf8')) as Record<string, Row[]>;

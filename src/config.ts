@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { modelSettingsSchema } from './core/chat/model-settings.js';
 import { taskSchema } from './core/tasks/task-schema.js';
 
 // Configuration, parsed once from the environment (Azure Functions app settings, or the shell).
@@ -14,37 +15,6 @@ const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 const int = (def: number) => z.coerce.number().int().positive().default(def);
-
-export const modelSettingsSchema = z.object({
-  provider: z.enum(['openai', 'azure-openai']).default('openai'),
-  /**
-   * A model the standalone server starts itself on a loopback port (`demo-teacher`: the local
-   * stand-in for DeepSeek-V3 / GPT-4o). Its baseURL is filled in at start.
-   */
-  builtin: z.enum(['demo-teacher']).optional(),
-  /** Price this model as another one of the pricing table (e.g. the demo teacher as gpt-4o). */
-  priceAs: z.string().optional(),
-  /** OpenAI-compatible base URL (Foundry: https://<resource>.services.ai.azure.com/models, others: .../v1). */
-  baseURL: z.string().url().optional(),
-  /** Azure OpenAI resource endpoint, https://<resource>.openai.azure.com/ */
-  endpoint: z.string().url().optional(),
-  deployment: z.string().optional(),
-  apiVersion: z.string().default('2024-10-21'),
-  /** Model name sent upstream (defaults to the deployment or the id). */
-  model: z.string().optional(),
-  /** Name of the setting that holds the key (never the key itself in the JSON document). */
-  apiKeySetting: z.string().optional(),
-  /** `key`: api-key from apiKeySetting; `entra`: DefaultAzureCredential; `none`: no auth. */
-  auth: z.enum(['key', 'entra', 'none']).default('key'),
-  timeoutInMs: z.number().int().positive().default(60_000),
-  maxRetries: z.number().int().min(0).max(10).default(2),
-  /** Request defaults, e.g. a teacher's temperature. */
-  defaults: z.record(z.string(), z.unknown()).default({}),
-  /** Consecutive failures that open this model's circuit, and how long it stays open. */
-  circuitBreaker: z
-    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownInMs: z.number().int().min(0).default(5_000) })
-    .default({ failureThreshold: 5, cooldownInMs: 5_000 }),
-});
 
 export const documentSchema = z.object({
   models: z.record(z.string(), modelSettingsSchema).default({}),
@@ -119,7 +89,6 @@ export const settingsSchema = z.object({
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
-export type ModelSettings = z.infer<typeof modelSettingsSchema>;
 export type ConfigDocument = z.infer<typeof documentSchema>;
 export type ApiKeyEntry = z.infer<typeof apiKeyEntrySchema>;
 

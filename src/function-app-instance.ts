@@ -1,4 +1,4 @@
-import { createDistillery, type Distillery } from './compose.js';
+import { createDistillery, type Distillery } from './compose/index.js';
 import { loadConfig } from './config.js';
 import { startTelemetry } from './telemetry.js';
 

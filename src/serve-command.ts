@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { createDistillery, type BackgroundWork, type ComposeOptions, type Distillery } from './compose.js';
+import { createDistillery, type BackgroundWork, type ComposeOptions, type Distillery } from './compose/index.js';
 import { loadConfig, type Config } from './config.js';
-import { loadDemoTeacherModel, startDemoTeacherServer, type DemoTeacherServer } from './demo/demo-teacher.js';
+import { FsArtifactStore } from './adapters/local/fs-artifact-store.js';
+import { loadDemoTeacherModel, startDemoTeacherServer, type DemoTeacherServer } from './adapters/onnx/demo-teacher.js';
 import { packageRoot } from './package-root.js';
-import { listen, type RunningServer } from './server.js';
+import { listen, type RunningServer } from './http/listen.js';
 import { startTelemetry } from './telemetry.js';
 
 // `npm start` / `distillery serve`: start the platform on the configured (by default embedded)
@@ -36,7 +37,7 @@ export async function startBuiltinModels(config: Config, print: (line: string) =
     if (model.builtin !== 'demo-teacher') continue;
     const onnx = await loadDemoTeacherModel({
       // One cache per checkout, whatever the data folder: the teacher is the same for every run.
-      cacheDir: path.join(packageRoot(), '.data', 'demo-teacher-cache'),
+      cache: new FsArtifactStore({ root: path.join(packageRoot(), '.data', 'demo-teacher-cache') }),
       dataRoot: path.join(packageRoot(), 'data'),
       log: print,
     });
@@ -60,7 +61,7 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
   if (config.settings.DISTILLERY_WORKER) work = distillery.startBackgroundWork();
   // Without configured keys the generated key must not be reachable from the network.
   const host = distillery.generatedKeys.length ? '127.0.0.1' : (options.host ?? config.settings.DISTILLERY_HOST);
-  const server = await listen(distillery, { host, port: options.port ?? config.settings.DISTILLERY_PORT });
+  const server = await listen(distillery.app, { host, port: options.port ?? config.settings.DISTILLERY_PORT });
   const apiKey = distillery.generatedKeys[0]?.key;
 
   print(`Distillery is listening on ${server.url}  (dashboard: ${server.url}/dashboard, API reference: ${server.url}/docs/api)`);

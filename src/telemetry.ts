@@ -17,6 +17,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { Arm, ChatModelResult, ChatStreamEvent } from './core/chat/chat-model-types.js';
 import { DistilleryError } from './core/errors.js';
 import type { ChatModel, PairStore } from './core/ports.js';
+import type { PairRecord } from './core/pairs/pair-record.js';
 
 // OpenTelemetry traces and metrics for the gateway and the job runner.
 //
@@ -376,6 +377,15 @@ export function recordAgreement(task: string, value: number): void {
   const attrs = metricAttributes(task);
   if (!active) return;
   active.instruments.agreement.record(value, attrs);
+}
+
+/** The metrics of one pair handed to the writer: the served arm's request, latency and cost; agreement where both labels exist. */
+export function recordPairMetrics(pair: PairRecord): void {
+  const served = pair.servedArm === 'teacher' ? pair.teacher : pair.student;
+  if (served && !served.error) {
+    recordRequest({ task: pair.task, arm: pair.servedArm, latencyInMs: served.latencyInMs, ...(served.costUsd !== undefined ? { costUsd: served.costUsd } : {}) });
+  }
+  if (pair.labels?.teacher != null && pair.labels.student != null) recordAgreement(pair.task, pair.labels.teacher === pair.labels.student ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -213,6 +213,34 @@ export interface Trainer {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Serving: which model answers, where pair records go
+
+export interface ModelResolver {
+  teacher(task: TaskConfig): ChatModel;
+  /** The task's current student (e.g. the promoted registry version), if any. */
+  student(task: TaskConfig, options?: { abortSignal?: AbortSignal }): Promise<ChatModel | undefined>;
+  /** Canary share of a newly promoted student (see core/distill/canary.ts), if it is ramping. */
+  canaryShare?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
+}
+
+export interface PairSink {
+  enqueue(pair: PairRecord): boolean;
+}
+
+/** A durable, ordered outbox of pair records (src/adapters/local/file-pair-spool.ts). */
+export interface PairSpool {
+  /** Appends durably (fsync) before resolving. */
+  append(pairs: readonly PairRecord[]): Promise<void>;
+  /** The oldest batch without removing it, or undefined when empty. */
+  peek(): Promise<{ id: string; pairs: PairRecord[] } | undefined>;
+  /** Removes a batch returned by peek, after its records are in the store. */
+  remove(id: string): Promise<void>;
+  /** Records waiting in the spool. */
+  size(): number;
+}
+
+
+// ---------------------------------------------------------------------------------------------
 // Time
 
 export interface Clock {

@@ -9,7 +9,7 @@ import { renderOnlineTable } from '../core/eval/report-format.js';
 import type { JobRecord } from '../core/ports.js';
 import { packageRoot } from '../package-root.js';
 import { runServe, type RunningPlatform } from '../serve-command.js';
-import { readClinc150 } from './demo-teacher.js';
+import { readClinc150 } from '../adapters/onnx/demo-teacher.js';
 
 // `npm run demo` / `distillery demo`: the whole loop on one machine, in minutes. It starts
 // Distillery on embedded defaults with the local demo teacher, drives CLINC150 customer-support

@@ -4,7 +4,8 @@ import type { DistillTriggers } from '../core/distill/distill-triggers.js';
 import { forbidden, invalidRequest, notFound } from '../core/errors.js';
 import { datasetPathOf } from '../core/distill/job-runner.js';
 import type { ArtifactStore, JobRecord, JobState, JobStore, ModelRegistry, ModelVersion } from '../core/ports.js';
-import type { AppEnv, TaskCatalog } from './create-app.js';
+import type { AppEnv } from './create-app.js';
+import type { TaskCatalog } from '../core/tasks/task-catalog.js';
 
 // Admin API (admin-scoped keys): trigger distillation, follow jobs, list, promote and roll back
 // student versions. A key's tenant bounds what it sees; the operator tenant '*' sees everything.

@@ -3,7 +3,9 @@ import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
 import { forbidden, invalidRequest, notFound, rateLimited, unauthorized } from '../core/errors.js';
-import type { ChatGateway, ModelResolver, TaskRuntime } from '../core/routing/chat-gateway.js';
+import type { ChatGateway } from '../core/routing/chat-gateway.js';
+import type { ModelResolver } from '../core/ports.js';
+import type { TaskCatalog, TaskRuntime } from '../core/tasks/task-catalog.js';
 import type { Clock } from '../core/ports.js';
 import { armSchema } from '../core/routing/policy-schema.js';
 import { ApiKeyAuthenticator, presentedKey, type Principal, type Scope } from './api-key-auth.js';
@@ -15,11 +17,6 @@ import { TokenBucketLimiter } from './token-bucket-limiter.js';
 // createApp(deps): the whole HTTP surface as one Hono app. It never reads the environment and is
 // not changed after it is built; src/server.ts serves it on Node and functions/http-api.ts inside
 // Azure Functions.
-
-export interface TaskCatalog {
-  get(name: string): TaskRuntime | undefined;
-  list(): TaskRuntime[];
-}
 
 export interface AppEnv {
   Variables: { principal: Principal; tenant: string; requestId: string };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeadLetteredJobMessage } from '../../src/adapters/sqlite/check-job-message.js';
+import type { DeadLetteredJobMessage } from '../../src/adapters/shared/check-job-message.js';
 import { DistilleryError } from '../../src/core/errors.js';
 import type { JobMessage, JobQueue, ReceivedJobMessage } from '../../src/core/ports.js';
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/http/api-key-auth.js';
 import { closeDistillery } from '../../src/function-app-instance.js';
-import { listen, type RunningServer } from '../../src/server.js';
-import { createDistillery, type Distillery } from '../../src/compose.js';
+import { listen, type RunningServer } from '../../src/http/listen.js';
+import { createDistillery, type Distillery } from '../../src/compose/index.js';
 import { loadConfig } from '../../src/config.js';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../fixtures/fake-openai-server.js';
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
   }
   ({ httpApi } = await import('../../functions/http-api.js'));
   standalone = await createDistillery(loadConfig({ ...env, DISTILLERY_DATA_DIR: path.join(dataDir, 'standalone') }));
-  server = await listen(standalone, { host: '127.0.0.1', port: 0 });
+  server = await listen(standalone.app, { host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDistillery, type Distillery } from '../../src/compose.js';
+import { createDistillery, type Distillery } from '../../src/compose/index.js';
 import { loadConfig } from '../../src/config.js';
 import { hashApiKey } from '../../src/http/api-key-auth.js';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../fixtures/fake-openai-server.js';

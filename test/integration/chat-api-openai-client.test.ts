@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen, type RunningServer } from '../../src/server.js';
+import { listen, type RunningServer } from '../../src/http/listen.js';
 import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 
 // The standalone server on a loopback port, in front of a fake teacher and a fake student that
@@ -15,7 +15,7 @@ beforeAll(async () => {
     teacher: { answer: (req) => ({ text: `Teacher says: ${req.body.messages.at(-1).content}`, promptTokens: 12, completionTokens: 5 }) },
     student: { answer: () => ({ text: 'Student says hi', promptTokens: 12, completionTokens: 3 }) },
   });
-  server = await listen(h.distillery, { host: '127.0.0.1', port: 0 });
+  server = await listen(h.distillery.app, { host: '127.0.0.1', port: 0 });
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: KEYS.chatA, maxRetries: 0 });
 });
 

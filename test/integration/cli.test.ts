@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCli, EXIT, main } from '../../src/cli.js';
-import { listen, type RunningServer } from '../../src/server.js';
+import { listen, type RunningServer } from '../../src/http/listen.js';
 import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 
 // The distillery CLI: every command's --help, config check, and the API-client commands against
@@ -94,7 +94,7 @@ describe('API-client commands against a running server', () => {
   let server: RunningServer;
   beforeAll(async () => {
     h = await startHarness({ tasks: [{ name: 'cli-task', teacher: 'teacher', student: { source: 'registry' }, distill: { threshold: null } }] });
-    server = await listen(h.distillery, { host: '127.0.0.1', port: 0 });
+    server = await listen(h.distillery.app, { host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
     await server.close();

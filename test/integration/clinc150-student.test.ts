@@ -5,9 +5,9 @@ import { buildStudentArtifacts } from '../../src/adapters/onnx/student-artifacts
 import { OnnxSessionCache } from '../../src/adapters/onnx/onnx-session-cache.js';
 import { OnnxStudentModel } from '../../src/adapters/onnx/onnx-student-model.js';
 import { createFeaturizer } from '../../src/core/tasks/featurizer.js';
-import { argmax, forwardStudent } from '../../src/train/student-weights.js';
-import { trainStudentInWorker } from '../../src/train/train-student-in-worker.js';
-import type { TrainingExample, TrainingProgress } from '../../src/train/train-student.js';
+import { argmax, forwardStudent } from '../../src/adapters/onnx/student-weights.js';
+import { trainStudentInWorker } from '../../src/adapters/onnx/train-student-in-worker.js';
+import type { TrainingExample, TrainingProgress } from '../../src/adapters/onnx/train-student.js';
 
 // The acceptance test of the in-process student: trained on CLINC150's 15,000 training rows with
 // the gold labels standing in for the teacher, in a worker thread, it must reach 0.85 accuracy on

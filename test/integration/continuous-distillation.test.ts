@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackgroundWork } from '../../src/compose.js';
-import { listen, type RunningServer } from '../../src/server.js';
+import type { BackgroundWork } from '../../src/compose/index.js';
+import { listen, type RunningServer } from '../../src/http/listen.js';
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
 import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
     env: { DISTILLERY_REDISTILL_SCHEDULE: '* * * * * *' },
     compose: { studentRefreshInMs: 200 },
   });
-  server = await listen(h.distillery, { host: '127.0.0.1', port: 0 });
+  server = await listen(h.distillery.app, { host: '127.0.0.1', port: 0 });
   work = h.distillery.startBackgroundWork();
 }, 60_000);
 

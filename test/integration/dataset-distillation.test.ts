@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { BackgroundWork } from '../../src/compose.js';
+import type { BackgroundWork } from '../../src/compose/index.js';
 import { AzureOpenAIFineTuningTrainer, createFineTuningClient } from '../../src/adapters/openai/azure-openai-fine-tuning-trainer.js';
 import { ServiceBusJobQueue } from '../../src/adapters/service-bus/service-bus-job-queue.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
-import { modelSettingsSchema } from '../../src/config.js';
+import { modelSettingsSchema } from '../../src/core/chat/model-settings.js';
 import { dispatchReceived } from '../../src/core/distill/job-messages.js';
 import type { JobRecord, JobQueueSubscription, ReceivedJobMessage } from '../../src/core/ports.js';
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteJobQueue } from '../../src/adapters/sqlite/sqlite-job-queue.js';
 import { SqliteJobStore } from '../../src/adapters/sqlite/sqlite-job-store.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
-import { createTaskCatalog } from '../../src/compose.js';
+import { createTaskCatalog } from '../../src/core/tasks/task-catalog.js';
 import { DistillTriggers } from '../../src/core/distill/distill-triggers.js';
 import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import type { ReceivedJobMessage } from '../../src/core/ports.js';

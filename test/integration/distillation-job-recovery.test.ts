@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDistillery, type Distillery } from '../../src/compose.js';
+import { createDistillery, type Distillery } from '../../src/compose/index.js';
 import { loadConfig } from '../../src/config.js';
 import type { JobRecord, JobState, TrainedModel, Trainer, TrainRequest } from '../../src/core/ports.js';
 import { FsArtifactStore } from '../../src/adapters/local/fs-artifact-store.js';
-import { LocalOnnxTrainer } from '../../src/train/local-onnx-trainer.js';
+import { LocalOnnxTrainer } from '../../src/adapters/onnx/local-onnx-trainer.js';
 import { clincSubset } from '../fixtures/clinc150.js';
 import { teacherLabelledPair } from '../fixtures/pair-records.js';
 

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen, type RunningServer } from '../../src/server.js';
+import { listen, type RunningServer } from '../../src/http/listen.js';
 import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 import type { Fault } from '../fixtures/fake-openai-server.js';
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
       { name: 'with-fallback', teacher: 'teacher', student: { source: 'model', model: 'student' }, routing: { policy: { type: 'pinned', arm: 'teacher' }, timeoutInMs: 800 } },
     ],
   });
-  server = await listen(h.distillery, { host: '127.0.0.1', port: 0 });
+  server = await listen(h.distillery.app, { host: '127.0.0.1', port: 0 });
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: KEYS.chatA, maxRetries: 0, timeout: 10_000 });
 }, 30_000);
 

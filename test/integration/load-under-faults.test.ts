@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
-import { listen, type RunningServer } from '../../src/server.js';
+import { listen, type RunningServer } from '../../src/http/listen.js';
 import { FaultyPairStore } from '../fixtures/faulty-pair-store.js';
 import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 import { mkdtempSync } from 'node:fs';
@@ -31,7 +31,7 @@ beforeAll(async () => {
     tasks: [{ name: 'load', teacher: 'teacher', student: { source: 'model', model: 'student' }, routing: { policy: { type: 'pinned', arm: 'teacher' } } }],
     compose: { pairStore: store },
   });
-  server = await listen(h.distillery, { host: '127.0.0.1', port: 0 });
+  server = await listen(h.distillery.app, { host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {

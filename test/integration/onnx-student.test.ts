@@ -11,8 +11,8 @@ import { FsArtifactStore } from '../../src/adapters/local/fs-artifact-store.js';
 import { DistilleryError } from '../../src/core/errors.js';
 import { createFeaturizer } from '../../src/core/tasks/featurizer.js';
 import { createRandom as seededRandom } from '../../src/core/eval/random.js';
-import { forwardStudent, type StudentWeights } from '../../src/train/student-weights.js';
-import { initStudentWeights, parseHyperparameters } from '../../src/train/train-student.js';
+import { forwardStudent, type StudentWeights } from '../../src/adapters/onnx/student-weights.js';
+import { initStudentWeights, parseHyperparameters } from '../../src/adapters/onnx/train-student.js';
 
 // Random (untrained) weights exercise every path of the graph as well as trained ones do, and
 // make the comparison independent of training.

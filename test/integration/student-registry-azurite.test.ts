@@ -10,8 +10,8 @@ import { SqliteModelRegistry } from '../../src/adapters/sqlite/sqlite-model-regi
 import type { ChatModelRequest } from '../../src/core/chat/chat-model-types.js';
 import type { ChatModel } from '../../src/core/ports.js';
 import { createFeaturizer } from '../../src/core/tasks/featurizer.js';
-import { forwardStudent } from '../../src/train/student-weights.js';
-import { trainStudent, type TrainingExample } from '../../src/train/train-student.js';
+import { forwardStudent } from '../../src/adapters/onnx/student-weights.js';
+import { trainStudent, type TrainingExample } from '../../src/adapters/onnx/train-student.js';
 
 // A student's life through real storage: trained, exported, uploaded to Blob Storage (Azurite),
 // registered, promoted, served through the resolver, replaced by a newer version while requests

@@ -4,7 +4,8 @@ import { chatCompletionRequestSchema } from '../../src/core/chat/chat-request-sc
 import { UpstreamError } from '../../src/core/errors.js';
 import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import type { ChatModel } from '../../src/core/ports.js';
-import { ChatGateway, type TaskRuntime } from '../../src/core/routing/chat-gateway.js';
+import { ChatGateway } from '../../src/core/routing/chat-gateway.js';
+import type { TaskRuntime } from '../../src/core/tasks/task-catalog.js';
 import { taskSchema } from '../../src/core/tasks/task-schema.js';
 
 // The gateway use case over in-process ChatModels: timing-controlled, so "never delays" and

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '../../src/core/errors.js';
 import { createFeaturizer } from '../../src/core/tasks/featurizer.js';
-import { kdLoss, softenDistribution } from '../../src/train/kd-loss.js';
+import { kdLoss, softenDistribution } from '../../src/adapters/onnx/kd-loss.js';
 import { createRandom as seededRandom } from '../../src/core/eval/random.js';
-import { forwardStudent, type StudentWeights } from '../../src/train/student-weights.js';
+import { forwardStudent, type StudentWeights } from '../../src/adapters/onnx/student-weights.js';
 import {
   backwardStudent,
   createDenseGradients,
@@ -11,7 +11,7 @@ import {
   parseHyperparameters,
   trainStudent,
   type TrainingExample,
-} from '../../src/train/train-student.js';
+} from '../../src/adapters/onnx/train-student.js';
 
 describe('knowledge-distillation loss', () => {
   it('matches a hand-computed loss and logit gradient on a tiny case (T = 2, alpha = 0.5)', () => {

@@ -13,7 +13,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOpenAIModel } from '../../src/adapters/openai/create-openai-model.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
-import { modelSettingsSchema } from '../../src/config.js';
+import { modelSettingsSchema } from '../../src/core/chat/model-settings.js';
 import { DistilleryError } from '../../src/core/errors.js';
 import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../fixtures/fake-openai-server.js';

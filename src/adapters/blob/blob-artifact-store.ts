@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
 import { DistilleryError } from '../../core/errors.js';
 import type { ArtifactStore, OperationOptions } from '../../core/ports.js';
-import { checkArtifactPath, checkArtifactPrefix } from './check-artifact-path.js';
+import { checkArtifactPath, checkArtifactPrefix } from '../shared/check-artifact-path.js';
 
 // ArtifactStore on Azure Blob Storage: one container, artifact paths as blob names. Block blob
 // uploads commit atomically, so readers never see a partial model. The container is created on

@@ -1,8 +1,8 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
 import { ConcurrencyError, invalidRequest, notFound } from '../../core/errors.js';
 import type { JobQuery, JobRecord, JobStore, OperationOptions } from '../../core/ports.js';
-import { checkJobQuery, checkJobRecord } from '../sqlite/check-job-record.js';
-import { canonicalTime, checkKey } from '../sqlite/check-pair-record.js';
+import { checkJobQuery, checkJobRecord } from '../shared/check-job-record.js';
+import { canonicalTime, checkKey } from '../shared/check-pair-record.js';
 import { cosmosFailure, statusOf, withCosmosRetry } from './cosmos-retry.js';
 
 // JobStore on Cosmos DB, partition key /task. Every state transition is a replace guarded by

@@ -2,7 +2,7 @@ import type { Container } from '@azure/cosmos';
 import { DistilleryError, invalidRequest, notFound } from '../../core/errors.js';
 import type { ModelRegistry, ModelVersion, OperationOptions } from '../../core/ports.js';
 import { cosmosFailure, statusOf, withCosmosRetry } from './cosmos-retry.js';
-import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from '../sqlite/check-model-version.js';
+import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from '../shared/check-model-version.js';
 
 const HEAD_ID = 'head';
 const versionId = (n: number) => `v${n}`;

@@ -2,8 +2,8 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import { invalidRequest } from '../../core/errors.js';
 import type { PairQuery, PairRecord } from '../../core/pairs/pair-record.js';
 import type { OperationOptions, PairStore } from '../../core/ports.js';
-import { canonicalTime, checkKey, checkPairQuery, checkPairRecord } from '../sqlite/check-pair-record.js';
-import { storeClosedError } from '../sqlite/store-closed-error.js';
+import { canonicalTime, checkKey, checkPairQuery, checkPairRecord } from '../shared/check-pair-record.js';
+import { storeClosedError } from '../shared/store-closed-error.js';
 import { cosmosFailure, isRetryable, statusOf, withCosmosRetry } from './cosmos-retry.js';
 
 // PairStore on Cosmos DB (containers and keys: see cosmos-containers.ts). Pair logging sits on the

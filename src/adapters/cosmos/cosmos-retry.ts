@@ -1,8 +1,9 @@
 import { DistilleryError } from '../../core/errors.js';
+import { withRetry } from '../../core/retry.js';
 
 // Retry for Cosmos DB calls on top of the SDK's own throttling retries (which give up after 9
-// attempts per request). 429 waits exactly what the service asks (retryAfterInMs); 408/449/503
-// and dropped connections back off exponentially with jitter, capped.
+// attempts per request), through core/retry: 429 waits what the service asks (the SDK's
+// retryAfterInMs on the error); 408/449/503 and dropped connections back off with jitter, capped.
 
 export interface CosmosRetryOptions {
   maxAttempts?: number;
@@ -28,37 +29,14 @@ export function isRetryable(err: unknown): boolean {
   return typeof code === 'string' && NETWORK.has(code);
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+export function withCosmosRetry<T>(operation: () => Promise<T>, options: CosmosRetryOptions = {}): Promise<T> {
+  return withRetry(operation, {
+    maxAttempts: options.maxAttempts ?? 10,
+    baseDelayInMs: options.baseDelayInMs ?? 50,
+    maxDelayInMs: options.maxDelayInMs ?? 10_000,
+    isRetryable,
+    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
   });
-
-export async function withCosmosRetry<T>(operation: () => Promise<T>, options: CosmosRetryOptions = {}): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? 10;
-  const base = options.baseDelayInMs ?? 50;
-  const cap = options.maxDelayInMs ?? 10_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (err) {
-      if (attempt >= maxAttempts || !isRetryable(err)) throw err;
-      const retryAfter = (err as { retryAfterInMs?: unknown }).retryAfterInMs;
-      const delay =
-        statusOf(err) === 429 && typeof retryAfter === 'number' && retryAfter >= 0
-          ? retryAfter
-          : Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-      await sleep(delay, options.abortSignal);
-    }
-  }
 }
 
 /** Turns a Cosmos failure that escaped the retries into a typed error. */

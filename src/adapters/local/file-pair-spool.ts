@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { PairRecord } from '../../core/pairs/pair-record.js';
-import type { PairSpool } from '../../core/pairs/pair-writer.js';
+import type { PairSpool } from '../../core/ports.js';
 
 // The durable outbox of pair records: numbered segment files of JSON lines in a local folder
 // (on Azure Functions, the instance's local disk). Each append is one segment written and

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { ArtifactStore, OperationOptions } from '../../core/ports.js';
-import { checkArtifactPath, checkArtifactPrefix } from '../blob/check-artifact-path.js';
+import { checkArtifactPath, checkArtifactPrefix } from '../shared/check-artifact-path.js';
 
 // The embedded ArtifactStore: one folder, artifact paths as relative file paths. Writes go to a
 // temporary file then rename into place, so a reader sees the old bytes or the new ones, never a

@@ -1,5 +1,5 @@
 import { invalidRequest } from '../../core/errors.js';
-import type { StudentWeights } from '../../train/student-weights.js';
+import type { StudentWeights } from './student-weights.js';
 import { AttributeType, ModelProto, ONNX_IR_VERSION, ONNX_OPSET, TensorDataType } from './onnx-proto.js';
 
 // Turns trained student weights into an ONNX model (opset 17) that onnxruntime runs exactly as

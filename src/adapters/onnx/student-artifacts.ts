@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DistilleryError, invalidRequest } from '../../core/errors.js';
 import type { ArtifactStore, OperationOptions } from '../../core/ports.js';
 import { featurizerSettingsSchema, labelFormatSchema } from '../../core/tasks/classification-task.js';
-import type { StudentWeights } from '../../train/student-weights.js';
+import type { StudentWeights } from './student-weights.js';
 import { exportStudentOnnx, STUDENT_INPUTS, STUDENT_OUTPUTS } from './export-student-onnx.js';
 
 // A student on disk (or in Blob Storage): `<prefix>/model.onnx` and the sidecar

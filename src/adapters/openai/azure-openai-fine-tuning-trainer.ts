@@ -6,8 +6,10 @@ import { JobFailure } from '../../core/distill/job-runner.js';
 import { isAbortError, UpstreamError } from '../../core/errors.js';
 import { hash53 } from '../../core/hash.js';
 import type { OperationOptions, Trainer, TrainedModel, TrainRequest } from '../../core/ports.js';
-import type { ModelSettings } from '../../config.js';
+import type { ModelSettings } from '../../core/chat/model-settings.js';
 import { createOpenAIClient, type CreateModelOptions } from './create-openai-model.js';
+import { abortableSleep } from '../../core/retry.js';
+import { retryAfterHeaderInMs } from '../shared/retry-after-header.js';
 
 // Stage 2 on Azure OpenAI (or OpenAI) fine-tuning: upload the train/validation JSONL, create the
 // fine-tuning job, poll its status and events until it ends, and hand back the fine-tuned model
@@ -96,15 +98,6 @@ export function isQuotaError(err: unknown): boolean {
   return false;
 }
 
-function retryAfterInMs(err: APIError): number | undefined {
-  const h = err.headers;
-  const ms = Number(h?.get?.('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return ms;
-  const s = Number(h?.get?.('retry-after'));
-  if (Number.isFinite(s) && s > 0) return s * 1000;
-  return undefined;
-}
-
 /**
  * Runs one SDK call on a child signal linked to `parent` only for the call's duration: the SDK
  * leaves a listener on every signal it is given, and a poll loop of hours on the worker's one
@@ -121,21 +114,6 @@ async function scoped<T>(parent: AbortSignal | undefined, fn: (signal: AbortSign
   } finally {
     parent.removeEventListener('abort', onAbort);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 interface LossReading {
@@ -319,7 +297,7 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
           );
         }
         if (Date.now() - started > this.maxTrainingTimeInMs) throw new JobFailure(`File ${file.id} was not processed in time.`, 'fine_tuning_timeout');
-        await sleep(this.pollIntervalInMs, abortSignal);
+        await abortableSleep(this.pollIntervalInMs, abortSignal);
         const id = file.id;
         file = await scoped(abortSignal, (signal) => this.client.files.retrieve(id, { signal }));
       }
@@ -380,9 +358,9 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
             'fine_tuning_quota_exhausted',
           );
         }
-        const wait = Math.min(retryAfterInMs(err as APIError) ?? this.quotaRetryIntervalInMs, this.maxQuotaWaitInMs - waited);
+        const wait = Math.min(retryAfterHeaderInMs((err as APIError).headers, Date.now()) ?? this.quotaRetryIntervalInMs, this.maxQuotaWaitInMs - waited);
         (onWait ?? ((m: string) => this.log(m)))(`${what}: resource limit reached (${errorCode(err as APIError) ?? (err as APIError).status}), waiting ${wait} ms (attempt ${attempt})`);
-        await sleep(Math.max(1, wait), abortSignal);
+        await abortableSleep(Math.max(1, wait), abortSignal);
       }
     }
   }
@@ -411,7 +389,7 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
       if (Date.now() - started > this.maxTrainingTimeInMs) {
         throw new JobFailure(`Fine-tuning job ${job.id} did not finish within ${this.maxTrainingTimeInMs} ms (last status ${job.status}).`, 'fine_tuning_timeout');
       }
-      await sleep(this.pollIntervalInMs, abortSignal);
+      await abortableSleep(this.pollIntervalInMs, abortSignal);
       const id = job.id;
       job = await scoped(abortSignal, (signal) => this.client.fineTuning.jobs.retrieve(id, { signal }));
     }

@@ -1,7 +1,7 @@
 import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { ChatModelRequest } from '../../core/chat/chat-model-types.js';
-import type { ModelSettings } from '../../config.js';
+import type { ModelSettings } from '../../core/chat/model-settings.js';
 import { OpenAIChatModel } from './openai-chat-model.js';
 
 // Builds the OpenAI-SDK client for one configured model: Azure OpenAI (deployment + api-version,

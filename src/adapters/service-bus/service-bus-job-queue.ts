@@ -15,8 +15,8 @@ import type {
   OperationOptions,
   ReceivedJobMessage,
 } from '../../core/ports.js';
-import { checkJobMessage, failureDescription, type DeadLetteredJobMessage } from '../sqlite/check-job-message.js';
-import { checkKey } from '../sqlite/check-pair-record.js';
+import { checkJobMessage, failureDescription, type DeadLetteredJobMessage } from '../shared/check-job-message.js';
+import { checkKey } from '../shared/check-pair-record.js';
 
 // JobQueue on Azure Service Bus. The message id is the job id, so a queue with duplicate detection
 // drops a job sent twice; the job store's etag makes a second run a no-op where it does not.

@@ -28,7 +28,7 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   return db;
 }
 
-export { storeClosedError } from './store-closed-error.js';
+export { storeClosedError } from '../shared/store-closed-error.js';
 
 export function checkAbort(signal: AbortSignal | undefined): void {
   signal?.throwIfAborted();

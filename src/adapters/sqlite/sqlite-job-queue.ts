@@ -8,9 +8,10 @@ import type {
   OperationOptions,
   ReceivedJobMessage,
 } from '../../core/ports.js';
-import { checkJobMessage, failureDescription, type DeadLetteredJobMessage } from './check-job-message.js';
-import { checkKey } from './check-pair-record.js';
+import { checkJobMessage, failureDescription, type DeadLetteredJobMessage } from '../shared/check-job-message.js';
+import { checkKey } from '../shared/check-pair-record.js';
 import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
+import { abortableSleep } from '../../core/retry.js';
 
 // The embedded, durable JobQueue: Service Bus peek-lock semantics on one SQLite file, so a single
 // machine needs no broker. A receiver claims a message by writing a lock token and an expiry in
@@ -85,17 +86,8 @@ CREATE TABLE IF NOT EXISTS queue_message_ids (
 ) WITHOUT ROWID;
 `;
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** A poll wait that an abort (stop, wake-up) ends early without an error. */
+const sleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal).catch(() => undefined);
 
 export class SqliteJobQueue implements JobQueue {
   readonly queueName: string;

@@ -1,7 +1,7 @@
 import { ConcurrencyError, invalidRequest, notFound } from '../../core/errors.js';
 import type { JobQuery, JobRecord, JobStore, OperationOptions } from '../../core/ports.js';
-import { checkJobQuery, checkJobRecord, serializeJob } from './check-job-record.js';
-import { canonicalTime, checkKey } from './check-pair-record.js';
+import { checkJobQuery, checkJobRecord, serializeJob } from '../shared/check-job-record.js';
+import { canonicalTime, checkKey } from '../shared/check-pair-record.js';
 import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
 
 // The embedded JobStore. The etag is a per-row version counter; `update` is a compare-and-set

@@ -1,7 +1,7 @@
 import { notFound } from '../../core/errors.js';
 import type { ModelRegistry, ModelVersion, OperationOptions } from '../../core/ports.js';
 import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
-import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from './check-model-version.js';
+import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from '../shared/check-model-version.js';
 
 // The embedded ModelRegistry. Versions are numbered per task inside a write transaction, so two
 // trainers finishing together never get the same number. Promotions are kept as a per-task

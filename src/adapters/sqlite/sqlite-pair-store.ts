@@ -1,7 +1,7 @@
 import { invalidRequest } from '../../core/errors.js';
 import type { PairQuery, PairRecord } from '../../core/pairs/pair-record.js';
 import type { OperationOptions, PairStore } from '../../core/ports.js';
-import { canonicalTime, checkKey, checkPairQuery, checkPairRecord } from './check-pair-record.js';
+import { canonicalTime, checkKey, checkPairQuery, checkPairRecord } from '../shared/check-pair-record.js';
 import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
 
 // The embedded PairStore: one SQLite file (or ':memory:'). Records are stored whole as JSON, with

@@ -1,6 +1,6 @@
 import { ConcurrencyError } from '../errors.js';
 import type { Clock, JobRecord, JobStore, ModelRegistry, PairStore } from '../ports.js';
-import type { TaskRuntime } from '../routing/chat-gateway.js';
+import type { TaskRuntime } from '../tasks/task-catalog.js';
 
 // The canary ramp of a newly promoted student. A task with `distill.canary.enabled` does not hand
 // a new version all of its student traffic at once: the version serves `steps[0]` of it (10%),

@@ -7,7 +7,7 @@ import { lastUserText } from '../chat/chat-request-schema.js';
 import { hash53 } from '../hash.js';
 import type { PairRecord } from '../pairs/pair-record.js';
 import type { ArtifactStore, ChatModel, Clock, JobQueue, JobRecord, JobStore, ModelVersion, OperationOptions, PairStore } from '../ports.js';
-import type { TaskRuntime } from '../routing/chat-gateway.js';
+import type { TaskRuntime } from '../tasks/task-catalog.js';
 import { createLabelParser } from '../tasks/classification-task.js';
 import { taskSchema, type TaskConfig } from '../tasks/task-schema.js';
 import { splitOf, type Dataset, type DatasetExample, type Split } from './dataset-builder.js';

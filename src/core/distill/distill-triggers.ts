@@ -1,6 +1,6 @@
 import { ConcurrencyError } from '../errors.js';
 import type { Clock, JobQueue, JobRecord, JobStore, PairStore } from '../ports.js';
-import type { TaskRuntime } from '../routing/chat-gateway.js';
+import type { TaskRuntime } from '../tasks/task-catalog.js';
 import type { CanaryController } from './canary.js';
 import { ACTIVE_STATES } from './job-runner.js';
 

@@ -1,5 +1,5 @@
 import type { ChatModel } from '../ports.js';
-import type { TaskRuntime } from '../routing/chat-gateway.js';
+import type { TaskRuntime } from '../tasks/task-catalog.js';
 import { sentenceChrf } from '../eval/chrf.js';
 import { summarizeLatencies, type LatencySummary } from '../eval/latency-summary.js';
 import {

@@ -13,7 +13,7 @@ import type {
   PairStore,
   Trainer,
 } from '../ports.js';
-import type { TaskRuntime } from '../routing/chat-gateway.js';
+import type { TaskRuntime } from '../tasks/task-catalog.js';
 import { validateChatDataset, type ChatDatasetReport } from './chat-format-validator.js';
 import { buildDataset, toChatFineTuningJsonl, type Dataset, type DatasetExample, type DatasetManifest } from './dataset-builder.js';
 import { initialCanary } from './canary.js';

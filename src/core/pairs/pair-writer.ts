@@ -1,4 +1,4 @@
-import type { PairStore } from '../ports.js';
+import type { PairSpool, PairStore } from '../ports.js';
 import type { PairRecord } from './pair-record.js';
 
 // Writes pair records in the background so logging adds no latency to a response: `enqueue`
@@ -10,18 +10,6 @@ import type { PairRecord } from './pair-record.js';
 // that reached the spool. Order is kept by one rule: while the spool holds anything, new records
 // are appended behind it instead of jumping ahead in memory. Replays are safe because stores
 // upsert whole records by id.
-
-/** A durable, ordered outbox of pair records (src/adapters/local/file-pair-spool.ts). */
-export interface PairSpool {
-  /** Appends durably (fsync) before resolving. */
-  append(pairs: readonly PairRecord[]): Promise<void>;
-  /** The oldest batch without removing it, or undefined when empty. */
-  peek(): Promise<{ id: string; pairs: PairRecord[] } | undefined>;
-  /** Removes a batch returned by peek, after its records are in the store. */
-  remove(id: string): Promise<void>;
-  /** Records waiting in the spool. */
-  size(): number;
-}
 
 export interface PairWriterOptions {
   store: PairStore;

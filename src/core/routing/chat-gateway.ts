@@ -10,31 +10,14 @@ import type { ChatCompletionRequest, ChatMessage } from '../chat/chat-request-sc
 import { DistilleryError, isAbortError, summarizeError, UpstreamError } from '../errors.js';
 import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
 import { redactText, type RedactionKind } from '../pairs/redaction.js';
-import type { ChatModel, Clock } from '../ports.js';
+import type { ChatModel, Clock, ModelResolver, PairSink } from '../ports.js';
+import type { TaskRuntime } from '../tasks/task-catalog.js';
 import type { TaskConfig } from '../tasks/task-schema.js';
 import { decideRoute, type RouteDecision } from './decide-route.js';
 
 // The chat use case: decide the route, call the arms (served, shadow, cascade, fallback), answer,
 // and hand one pair record per request to the pair writer in the background. It knows nothing of
 // HTTP; src/http/ maps its results and errors onto the OpenAI wire format.
-
-export interface TaskRuntime {
-  config: TaskConfig;
-  /** Classification tasks: the label in a model's answer, or null when there is none. */
-  parseLabel?: (text: string) => string | null;
-}
-
-export interface ModelResolver {
-  teacher(task: TaskConfig): ChatModel;
-  /** The task's current student (e.g. the promoted registry version), if any. */
-  student(task: TaskConfig, options?: { abortSignal?: AbortSignal }): Promise<ChatModel | undefined>;
-  /** Canary share of a newly promoted student (see core/distill/canary.ts), if it is ramping. */
-  canaryShare?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
-}
-
-export interface PairSink {
-  enqueue(pair: PairRecord): boolean;
-}
 
 export interface ArmPricer {
   (model: ChatModel, call: { usage?: Usage; latencyInMs: number }): number | undefined;

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { summarizeError } from '../core/errors.js';
+import { summarizeError } from '../../core/errors.js';
 import { trainStudent, type TrainingData } from './train-student.js';
 
 // Worker-thread entry of the trainer: runs trainStudent off the serving thread and posts

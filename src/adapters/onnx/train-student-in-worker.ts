@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DistilleryError } from '../core/errors.js';
-import type { StudentHyperparameters } from '../core/tasks/classification-task.js';
+import { DistilleryError } from '../../core/errors.js';
+import type { StudentHyperparameters } from '../../core/tasks/classification-task.js';
 import type { TrainingData, TrainingProgress, TrainOptions, TrainResult } from './train-student.js';
 
 // Runs the trainer in a worker thread so a Function instance (or the standalone server) keeps

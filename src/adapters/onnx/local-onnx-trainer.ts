@@ -1,8 +1,8 @@
-import { classificationInput } from '../adapters/onnx/onnx-student-model.js';
-import { writeStudentArtifacts } from '../adapters/onnx/student-artifacts.js';
-import { JobFailure } from '../core/distill/job-runner.js';
-import type { DatasetExample } from '../core/distill/dataset-builder.js';
-import type { ArtifactStore, OperationOptions, TrainedModel, Trainer, TrainRequest } from '../core/ports.js';
+import { classificationInput } from './onnx-student-model.js';
+import { writeStudentArtifacts } from './student-artifacts.js';
+import { JobFailure } from '../../core/distill/job-runner.js';
+import type { DatasetExample } from '../../core/distill/dataset-builder.js';
+import type { ArtifactStore, OperationOptions, TrainedModel, Trainer, TrainRequest } from '../../core/ports.js';
 import type { TrainingExample } from './train-student.js';
 import { trainStudentInWorker } from './train-student-in-worker.js';
 

@@ -1,12 +1,12 @@
-import { DistilleryError, invalidRequest } from '../core/errors.js';
+import { DistilleryError, invalidRequest } from '../../core/errors.js';
 import {
   featurizerSettingsOf,
   studentHyperparametersSchema,
   type StudentHyperparameters,
-} from '../core/tasks/classification-task.js';
-import { createFeaturizer } from '../core/tasks/featurizer.js';
+} from '../../core/tasks/classification-task.js';
+import { createFeaturizer } from '../../core/tasks/featurizer.js';
 import { kdLoss, type KdTarget } from './kd-loss.js';
-import { createRandom, shuffleInPlace, type RandomSource } from '../core/eval/random.js';
+import { createRandom, shuffleInPlace, type RandomSource } from '../../core/eval/random.js';
 import { argmax, forwardStudent, type ForwardResult, type StudentWeights } from './student-weights.js';
 
 // The local trainer: a fastText-style classifier (embedding bag → optional ReLU layer → softmax)

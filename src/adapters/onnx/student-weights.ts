@@ -1,4 +1,4 @@
-import type { FeaturizerSettings } from '../core/tasks/classification-task.js';
+import type { FeaturizerSettings } from '../../core/tasks/classification-task.js';
 
 // The student's parameters, laid out as the ONNX graph consumes them (row-major [in, out] so
 // MatMul needs no transpose), and its forward pass in plain TypeScript: the reference the ONNX

@@ -1,13 +1,13 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { FsArtifactStore } from '../adapters/local/fs-artifact-store.js';
-import { classificationInput, OnnxStudentModel } from '../adapters/onnx/onnx-student-model.js';
-import { readStudentArtifacts, writeStudentArtifacts } from '../adapters/onnx/student-artifacts.js';
-import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
-import { trainStudentInWorker } from '../train/train-student-in-worker.js';
+import { classificationInput, OnnxStudentModel } from './onnx-student-model.js';
+import { readStudentArtifacts, writeStudentArtifacts } from './student-artifacts.js';
+import { chatCompletionRequestSchema } from '../../core/chat/chat-request-schema.js';
+import type { ArtifactStore } from '../../core/ports.js';
+import { trainStudentInWorker } from './train-student-in-worker.js';
 
 // The demo teacher: a local OpenAI-compatible server for the CLINC150 customer-support intent
 // task, standing in for DeepSeek-V3 / GPT-4o so the demo needs no Azure account and no network.
@@ -37,9 +37,9 @@ export function readClinc150(dataRoot: string) {
 }
 
 /** Loads the cached teacher model, training and caching it first if absent (about 10 s). */
-export async function loadDemoTeacherModel(options: { cacheDir: string; dataRoot: string; log?: (m: string) => void }): Promise<OnnxStudentModel> {
-  const store = new FsArtifactStore({ root: options.cacheDir });
-  let artifacts = existsSync(path.join(options.cacheDir, 'demo-teacher', 'model.json')) ? await readStudentArtifacts(store, 'demo-teacher') : undefined;
+export async function loadDemoTeacherModel(options: { cache: ArtifactStore; dataRoot: string; log?: (m: string) => void }): Promise<OnnxStudentModel> {
+  const store = options.cache;
+  let artifacts = await readStudentArtifacts(store, 'demo-teacher');
   if (!artifacts) {
     options.log?.('Training the demo teacher once on CLINC150 gold labels (cached for next time)...');
     const data = readClinc150(options.dataRoot);

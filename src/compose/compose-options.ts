@@ -1,0 +1,22 @@
+import type { TokenCredential } from '@azure/identity';
+import type { JobRunnerDeps } from '../core/distill/job-runner.js';
+import type { Clock, PairStore, Trainer } from '../core/ports.js';
+
+export interface ComposeOptions {
+  clock?: Clock;
+  random?: () => number;
+  /** Passed to every OpenAI-SDK client (tests, proxies). */
+  fetch?: typeof fetch;
+  /** Use this store instead of the configured one (tests, tools). */
+  pairStore?: PairStore;
+  /** Extra trainers by kind (e.g. a fine-tuning trainer pointed at a test server). */
+  trainers?: Record<string, Trainer>;
+  /** When no keys are configured, generate one (standalone server). */
+  generateKeyIfNone?: boolean;
+  /** How stale a task's promoted student may be in this process (default 2 s). */
+  studentRefreshInMs?: number;
+  credential?: TokenCredential;
+  /** Test hook passed to the job runner. */
+  afterJobStep?: JobRunnerDeps['afterStep'];
+  log?: (message: string) => void;
+}

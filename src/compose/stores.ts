@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { FsArtifactStore } from '../adapters/local/fs-artifact-store.js';
+import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
+import { SqliteJobStore } from '../adapters/sqlite/sqlite-job-store.js';
+import { SqliteModelRegistry } from '../adapters/sqlite/sqlite-model-registry.js';
+import { SqlitePairStore } from '../adapters/sqlite/sqlite-pair-store.js';
+import type { Config } from '../config.js';
+import type { ArtifactStore, JobQueue, JobStore, ModelRegistry, PairStore } from '../core/ports.js';
+import type { ComposeOptions } from './compose-options.js';
+import { credentialFor, isLoopback } from './credentials.js';
+
+// The stores behind the ports: embedded defaults (SQLite, a local folder) or Azure (Cosmos DB,
+// Service Bus, Blob Storage). Azure SDKs load only when configured: a cold start on embedded
+// defaults never pays for them.
+
+export interface Stores {
+  pairStore: PairStore;
+  jobStore: JobStore;
+  registry: ModelRegistry;
+  jobQueue: JobQueue;
+  artifacts: ArtifactStore;
+  /** Closes what these stores opened (clients, databases), after the pair store is flushed. */
+  closers: (() => Promise<void> | void)[];
+}
+
+export async function createStores(config: Config, dataDir: string, options: ComposeOptions): Promise<Stores> {
+  const closers: Stores['closers'] = [];
+  const records = config.settings.DISTILLERY_STORE === 'cosmos' ? await cosmosStores(config, options, closers) : sqliteStores(dataDir, options, closers);
+  const jobQueue = await createJobQueue(config, dataDir, options);
+  closers.push(() => jobQueue.close());
+  return { ...records, jobQueue, artifacts: await createArtifactStore(config, dataDir, options), closers };
+}
+
+type RecordStores = Pick<Stores, 'pairStore' | 'jobStore' | 'registry'>;
+
+function sqliteStores(dataDir: string, options: ComposeOptions, closers: Stores['closers']): RecordStores {
+  const sqlitePath = path.join(dataDir, 'distillery.db');
+  const jobStore = new SqliteJobStore({ path: sqlitePath });
+  const registry = new SqliteModelRegistry({ path: sqlitePath });
+  closers.push(() => jobStore.close(), () => registry.close());
+  return { pairStore: options.pairStore ?? new SqlitePairStore({ path: sqlitePath }), jobStore, registry };
+}
+
+async function cosmosStores(config: Config, options: ComposeOptions, closers: Stores['closers']): Promise<RecordStores> {
+  const { settings } = config;
+  const [{ ensureCosmosContainers }, { CosmosJobStore }, { CosmosModelRegistry }, { CosmosPairStore }, { createCosmosClient }] = await Promise.all([
+    import('../adapters/cosmos/cosmos-containers.js'),
+    import('../adapters/cosmos/cosmos-job-store.js'),
+    import('../adapters/cosmos/cosmos-model-registry.js'),
+    import('../adapters/cosmos/cosmos-pair-store.js'),
+    import('../adapters/cosmos/create-cosmos-client.js'),
+  ]);
+  const endpoint = settings.CosmosDb__accountEndpoint;
+  const client = settings.CosmosDb
+    ? createCosmosClient({ connectionString: settings.CosmosDb }, { enableEndpointDiscovery: !/127\.0\.0\.1|localhost/.test(settings.CosmosDb) })
+    : createCosmosClient(
+        { endpoint: endpoint!, credential: credentialFor(settings.CosmosDb__clientId, settings.CosmosDb__credential === 'managedidentity', options.credential) },
+        { enableEndpointDiscovery: !isLoopback(endpoint!) },
+      );
+  const ttl = settings.DISTILLERY_PAIR_TTL_SECONDS;
+  const containers = await ensureCosmosContainers(client, {
+    databaseId: settings.DISTILLERY_COSMOS_DATABASE,
+    ...(ttl > 0 ? { timeToLiveInSeconds: { pairs: ttl } } : {}),
+  });
+  closers.push(() => client.dispose());
+  return {
+    pairStore: options.pairStore ?? new CosmosPairStore({ pairs: containers.pairs, counters: containers.pairCounters }),
+    jobStore: new CosmosJobStore({ jobs: containers.jobs }),
+    registry: new CosmosModelRegistry({ models: containers.models }),
+  };
+}
+
+async function createJobQueue(config: Config, dataDir: string, options: ComposeOptions): Promise<JobQueue> {
+  const { settings } = config;
+  if (settings.DISTILLERY_QUEUE === 'servicebus') {
+    const { ServiceBusJobQueue } = await import('../adapters/service-bus/service-bus-job-queue.js');
+    return new ServiceBusJobQueue({
+      ...(settings.ServiceBusConnection
+        ? { connectionString: settings.ServiceBusConnection }
+        : {
+            fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace!,
+            credential: credentialFor(settings.ServiceBusConnection__clientId, settings.ServiceBusConnection__credential === 'managedidentity', options.credential),
+          }),
+      queueName: settings.DISTILLERY_JOBS_QUEUE,
+      maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
+    });
+  }
+  return new SqliteJobQueue({
+    path: path.join(dataDir, 'queue.db'),
+    queueName: settings.DISTILLERY_JOBS_QUEUE,
+    maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
+    // A training step holds the lock for seconds; the queue renews it while the handler runs.
+    lockDurationInMs: 30_000,
+  });
+}
+
+async function createArtifactStore(config: Config, dataDir: string, options: ComposeOptions): Promise<ArtifactStore> {
+  const { settings } = config;
+  if (settings.DISTILLERY_ARTIFACTS !== 'blob') return new FsArtifactStore({ root: path.join(dataDir, 'artifacts') });
+  const { BlobArtifactStore } = await import('../adapters/blob/blob-artifact-store.js');
+  return new BlobArtifactStore({
+    containerName: settings.DISTILLERY_ARTIFACT_CONTAINER,
+    ...(settings.ArtifactStorage
+      ? { connectionString: settings.ArtifactStorage }
+      : {
+          blobServiceUri: settings.ArtifactStorage__blobServiceUri!,
+          credential: credentialFor(settings.ArtifactStorage__clientId, settings.ArtifactStorage__credential === 'managedidentity', options.credential),
+        }),
+  });
+}
