@@ -1,11 +1,13 @@
 // The ports: every dependency of the core on the outside world. Adapters in src/adapters/
-// implement them; src/compose.ts picks which. Naming follows the Azure SDKs: create/get/upsert/
+// implement them; src/compose/ picks which. Naming follows the Azure SDKs: create/get/upsert/
 // list/delete, `get` returns undefined when absent, lists are async iterables, every async method
 // takes { abortSignal }, durations end in InMs.
 
-import type { CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from './chat/chat-model-types.js';
+import type { Arm, CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from './chat/chat-model-types.js';
+import type { ChatCompletionRequest } from './chat/chat-request-schema.js';
 import type { DatasetExample } from './distill/dataset-builder.js';
 import type { PairQuery, PairRecord } from './pairs/pair-record.js';
+import type { TaskRuntime } from './tasks/task-catalog.js';
 import type { TaskConfig } from './tasks/task-schema.js';
 
 export interface OperationOptions {
@@ -214,6 +216,39 @@ export interface Trainer {
 
 // ---------------------------------------------------------------------------------------------
 // Serving: which model answers, where pair records go
+
+/** The chat use case as the HTTP layer sees it (core/routing/chat-gateway.ts implements it). */
+export interface ChatService {
+  complete(inv: ChatInvocation): Promise<GatewayResult>;
+  stream(inv: ChatInvocation): Promise<GatewayStream>;
+}
+
+export interface ChatInvocation {
+  requestId: string;
+  tenant: string;
+  task: TaskRuntime;
+  request: ChatCompletionRequest;
+  forcedArm?: Arm;
+  abortSignal?: AbortSignal;
+  /** Where the request came from; dataset jobs tag their pairs. */
+  source?: PairRecord['source'];
+}
+
+export interface ServedMeta {
+  arm: Arm;
+  model: string;
+  reason: string;
+}
+
+export interface GatewayResult extends ServedMeta {
+  result: ChatModelResult;
+  /** Resolves when the pair record has been handed to the writer (tests, batch jobs). */
+  logged: Promise<void>;
+}
+
+export interface GatewayStream extends ServedMeta {
+  events: AsyncIterable<ChatStreamEvent>;
+}
 
 export interface ModelResolver {
   teacher(task: TaskConfig): ChatModel;

@@ -3,8 +3,7 @@ import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
 import { forbidden, invalidRequest, notFound, rateLimited, unauthorized } from '../core/errors.js';
-import type { ChatGateway } from '../core/routing/chat-gateway.js';
-import type { ModelResolver } from '../core/ports.js';
+import type { ChatService, ModelResolver } from '../core/ports.js';
 import type { TaskCatalog, TaskRuntime } from '../core/tasks/task-catalog.js';
 import type { Clock } from '../core/ports.js';
 import { armSchema } from '../core/routing/policy-schema.js';
@@ -15,7 +14,7 @@ import { readJsonBody } from './read-json-body.js';
 import { TokenBucketLimiter } from './token-bucket-limiter.js';
 
 // createApp(deps): the whole HTTP surface as one Hono app. It never reads the environment and is
-// not changed after it is built; src/server.ts serves it on Node and functions/http-api.ts inside
+// not changed after it is built; src/http/listen.ts serves it on Node and functions/http-api.ts inside
 // Azure Functions.
 
 export interface AppEnv {
@@ -32,7 +31,8 @@ export interface MountedRoutes {
 }
 
 export interface AppDeps {
-  gateway: ChatGateway;
+  /** The chat use case (the ChatGateway, or a fake in HTTP tests). */
+  gateway: ChatService;
   tasks: TaskCatalog;
   models: ModelResolver;
   auth: ApiKeyAuthenticator;

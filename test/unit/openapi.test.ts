@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { describe, expect, it } from 'vitest';
+import { createOpenApiRoutes } from '../../src/http/openapi.js';
+import { fakeChatApp } from '../fixtures/fake-chat-app.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+// The reference routes need no platform: the app over fakes, with the OpenAPI routes mounted.
+const { app } = fakeChatApp({ routes: [{ path: '', scope: 'public', app: createOpenApiRoutes() }] });
 
 describe('OpenAPI', () => {
   it('serves /openapi.json built from the request schemas', async () => {
-    const res = await h.distillery.app.request('/openapi.json');
+    const res = await app.request('/openapi.json');
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>> };
     expect(doc.openapi).toBe('3.1.0');
@@ -19,7 +17,7 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/jobs/{id}', '/admin/tasks/{task}/rollback', '/admin/reports/online']));
   });
   it('serves a browsable page with no scripts under a strict CSP', async () => {
-    const res = await h.distillery.app.request('/docs/api');
+    const res = await app.request('/docs/api');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
     const html = await res.text();

@@ -10,7 +10,7 @@ import type { ChatCompletionRequest, ChatMessage } from '../chat/chat-request-sc
 import { DistilleryError, isAbortError, summarizeError, UpstreamError } from '../errors.js';
 import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
 import { redactText, type RedactionKind } from '../pairs/redaction.js';
-import type { ChatModel, Clock, ModelResolver, PairSink } from '../ports.js';
+import type { ChatInvocation, ChatModel, ChatService, Clock, GatewayResult, GatewayStream, ModelResolver, PairSink } from '../ports.js';
 import type { TaskRuntime } from '../tasks/task-catalog.js';
 import type { TaskConfig } from '../tasks/task-schema.js';
 import { decideRoute, type RouteDecision } from './decide-route.js';
@@ -35,33 +35,6 @@ export interface ChatGatewayDeps {
   onPair?: (pair: PairRecord) => void;
 }
 
-export interface ChatInvocation {
-  requestId: string;
-  tenant: string;
-  task: TaskRuntime;
-  request: ChatCompletionRequest;
-  forcedArm?: Arm;
-  abortSignal?: AbortSignal;
-  /** Where the request came from; dataset jobs tag their pairs. */
-  source?: PairRecord['source'];
-}
-
-export interface ServedMeta {
-  arm: Arm;
-  model: string;
-  reason: string;
-}
-
-export interface GatewayResult extends ServedMeta {
-  result: ChatModelResult;
-  /** Resolves when the pair record has been handed to the writer (tests, batch jobs). */
-  logged: Promise<void>;
-}
-
-export interface GatewayStream extends ServedMeta {
-  events: AsyncIterable<ChatStreamEvent>;
-}
-
 const now = () => globalThis.performance.now();
 
 function toModelRequest(request: ChatCompletionRequest): ChatModelRequest {
@@ -77,7 +50,7 @@ function canFallBack(err: unknown): boolean {
 }
 
 
-export class ChatGateway {
+export class ChatGateway implements ChatService {
   constructor(private readonly deps: ChatGatewayDeps) {}
 
   private async prepare(inv: ChatInvocation) {
