@@ -283,16 +283,16 @@ function snapshot(w: StudentWeights): StudentWeights {
 const aborted = () =>
   new DistilleryError('Training was cancelled.', { status: 499, type: 'server_error', code: 'training_aborted' });
 
-export function trainStudent(data: TrainingData, hyperparameters: Partial<StudentHyperparameters> | unknown, options: TrainOptions = {}): TrainResult {
-  const started = Date.now();
-  const hp = parseHyperparameters(hyperparameters);
-  if (data === null || typeof data !== 'object' || !Array.isArray(data.train)) {
-    throw invalidRequest('Training data needs a `train` array.', 'train');
-  }
-  const index = checkLabels(data.labels);
-  const featurizer = createFeaturizer(featurizerSettingsOf(hp));
-  const random = createRandom(hp.seed);
+interface PreparedSets {
+  train: Prepared[];
+  validation: Prepared[];
+  skipped: number;
+  soft: number;
+}
 
+/** Featurizes the examples; without a validation set, holds out `validation_fraction` of train (for early stopping). */
+function prepareSets(data: TrainingData, hp: StudentHyperparameters, index: Map<string, number>, random: RandomSource): PreparedSets {
+  const featurizer = createFeaturizer(featurizerSettingsOf(hp));
   let skipped = 0;
   let soft = 0;
   const prepare = (examples: readonly TrainingExample[]): Prepared[] => {
@@ -308,7 +308,6 @@ export function trainStudent(data: TrainingData, hyperparameters: Partial<Studen
     }
     return out;
   };
-
   let train = prepare(data.train);
   let validation: Prepared[];
   if (data.validation !== undefined) {
@@ -323,82 +322,114 @@ export function trainStudent(data: TrainingData, hyperparameters: Partial<Studen
   if (train.length === 0) {
     throw invalidRequest('No usable training examples: every example lacks a label in the task label set.', 'train');
   }
+  return { train, validation, skipped, soft };
+}
 
+/** One pass of mini-batch SGD over `train` (already shuffled); returns the summed loss. */
+class EpochTrainer {
+  private readonly grads: ReturnType<typeof createDenseGradients>;
+  private readonly pooled: Float64Array[] = [];
+  private readonly kdOptions: { temperature: number; alpha: number };
+  private readonly totalSteps: number;
+  private steps = 0;
+
+  constructor(
+    private readonly w: StudentWeights,
+    private readonly hp: StudentHyperparameters,
+    trainSize: number,
+  ) {
+    this.grads = createDenseGradients(w);
+    this.kdOptions = { temperature: hp.temperature, alpha: hp.alpha };
+    this.totalSteps = hp.epochs * Math.ceil(trainSize / hp.batch_size);
+  }
+
+  epoch(train: readonly Prepared[]): number {
+    let loss = 0;
+    for (let start = 0; start < train.length; start += this.hp.batch_size) loss += this.batch(train.slice(start, start + this.hp.batch_size));
+    return loss;
+  }
+
+  private batch(batch: readonly Prepared[]): number {
+    const { w, grads } = this;
+    // Linear decay to zero over the planned run (fastText's schedule): big early steps, a calm finish.
+    const lr = this.hp.learning_rate * Math.max(0.0, 1 - this.steps / this.totalSteps);
+    this.steps++;
+    const scale = lr / batch.length;
+    const dense = batch.length > 1;
+    this.pooled.length = 0;
+    if (dense) {
+      grads.outputWeight.fill(0);
+      grads.outputBias.fill(0);
+      grads.hiddenWeight?.fill(0);
+      grads.hiddenBias?.fill(0);
+    }
+    let loss = 0;
+    for (const ex of batch) {
+      const fwd = forwardStudent(w, ex.ids);
+      const r = kdLoss(fwd.logits, ex.target, this.kdOptions);
+      loss += r.loss;
+      this.pooled.push(backwardStudent(w, fwd, r.gradient, dense ? grads : { step: scale }));
+    }
+    this.updateEmbeddings(batch, scale);
+    if (dense) {
+      for (let i = 0; i < w.outputWeight.length; i++) w.outputWeight[i]! -= scale * grads.outputWeight[i]!;
+      for (let i = 0; i < w.outputBias.length; i++) w.outputBias[i]! -= scale * grads.outputBias[i]!;
+      if (w.hiddenWeight && grads.hiddenWeight) for (let i = 0; i < w.hiddenWeight.length; i++) w.hiddenWeight[i]! -= scale * grads.hiddenWeight[i]!;
+      if (w.hiddenBias && grads.hiddenBias) for (let i = 0; i < w.hiddenBias.length; i++) w.hiddenBias[i]! -= scale * grads.hiddenBias[i]!;
+    }
+    return loss;
+  }
+
+  /** Embedding rows: their gradients were computed with the pre-update dense weights. */
+  private updateEmbeddings(batch: readonly Prepared[], scale: number) {
+    const D = this.hp.embedding_dim;
+    for (let b = 0; b < batch.length; b++) {
+      const ids = batch[b]!.ids;
+      if (ids.length === 0) continue;
+      const g = this.pooled[b]!;
+      const s = scale / ids.length;
+      for (let k = 0; k < ids.length; k++) {
+        const base = ids[k]! * D;
+        for (let d = 0; d < D; d++) this.w.embedding[base + d]! -= s * g[d]!;
+      }
+    }
+  }
+}
+
+const diverged = (epoch: number, loss: number) =>
+  new DistilleryError(`Training diverged at epoch ${epoch} (loss ${loss}); lower learning_rate.`, {
+    status: 422,
+    type: 'invalid_request_error',
+    code: 'training_diverged',
+    param: 'learning_rate',
+  });
+
+export function trainStudent(data: TrainingData, hyperparameters: Partial<StudentHyperparameters> | unknown, options: TrainOptions = {}): TrainResult {
+  const started = Date.now();
+  const hp = parseHyperparameters(hyperparameters);
+  if (data === null || typeof data !== 'object' || !Array.isArray(data.train)) {
+    throw invalidRequest('Training data needs a `train` array.', 'train');
+  }
+  const index = checkLabels(data.labels);
+  const random = createRandom(hp.seed);
+  const { train, validation, skipped, soft } = prepareSets(data, hp, index, random);
   const w = initStudentWeights(data.labels, hp, random);
-  const D = hp.embedding_dim;
-  const grads = createDenseGradients(w);
-  const B = hp.batch_size;
-  const totalSteps = hp.epochs * Math.ceil(train.length / B);
-  let stepCount = 0;
+  const trainer = new EpochTrainer(w, hp, train.length);
   let best: { weights: StudentWeights; epoch: number; accuracy: number; loss: number } | undefined;
   let sinceBest = 0;
   const history: TrainingMetrics['history'] = [];
-  const kdOptions = { temperature: hp.temperature, alpha: hp.alpha };
-  const batchPooledGrads: Float64Array[] = [];
   let epochsRun = 0;
   let lastTrainLoss = 0;
 
   for (let epoch = 1; epoch <= hp.epochs; epoch++) {
     if (options.abortSignal?.aborted) throw aborted();
     shuffleInPlace(train, random);
-    let epochLoss = 0;
-    for (let start = 0; start < train.length; start += B) {
-      const batch = train.slice(start, start + B);
-      // Linear decay to zero over the planned run (fastText's schedule): big early steps, a calm finish.
-      const lr = hp.learning_rate * Math.max(0.0, 1 - stepCount / totalSteps);
-      stepCount++;
-      const scale = lr / batch.length;
-      batchPooledGrads.length = 0;
-      if (batch.length > 1) {
-        grads.outputWeight.fill(0);
-        grads.outputBias.fill(0);
-        grads.hiddenWeight?.fill(0);
-        grads.hiddenBias?.fill(0);
-      }
-      for (const ex of batch) {
-        const fwd = forwardStudent(w, ex.ids);
-        const { loss, gradient } = kdLoss(fwd.logits, ex.target, kdOptions);
-        epochLoss += loss;
-        batchPooledGrads.push(backwardStudent(w, fwd, gradient, batch.length > 1 ? grads : { step: scale }));
-      }
-      // Embedding rows: their gradients were computed with the pre-update dense weights.
-      for (let b = 0; b < batch.length; b++) {
-        const ids = batch[b]!.ids;
-        if (ids.length === 0) continue;
-        const g = batchPooledGrads[b]!;
-        const s = scale / ids.length;
-        for (let k = 0; k < ids.length; k++) {
-          const base = ids[k]! * D;
-          for (let d = 0; d < D; d++) w.embedding[base + d]! -= s * g[d]!;
-        }
-      }
-      if (batch.length > 1) {
-        for (let i = 0; i < w.outputWeight.length; i++) w.outputWeight[i]! -= scale * grads.outputWeight[i]!;
-        for (let i = 0; i < w.outputBias.length; i++) w.outputBias[i]! -= scale * grads.outputBias[i]!;
-        if (w.hiddenWeight && grads.hiddenWeight) for (let i = 0; i < w.hiddenWeight.length; i++) w.hiddenWeight[i]! -= scale * grads.hiddenWeight[i]!;
-        if (w.hiddenBias && grads.hiddenBias) for (let i = 0; i < w.hiddenBias.length; i++) w.hiddenBias[i]! -= scale * grads.hiddenBias[i]!;
-      }
-    }
+    lastTrainLoss = trainer.epoch(train) / train.length;
     epochsRun = epoch;
-    lastTrainLoss = epochLoss / train.length;
-    if (!Number.isFinite(lastTrainLoss)) {
-      throw new DistilleryError(`Training diverged at epoch ${epoch} (loss ${lastTrainLoss}); lower learning_rate.`, {
-        status: 422,
-        type: 'invalid_request_error',
-        code: 'training_diverged',
-        param: 'learning_rate',
-      });
-    }
+    if (!Number.isFinite(lastTrainLoss)) throw diverged(epoch, lastTrainLoss);
     const val = validation.length > 0 ? evaluate(w, validation, hp) : { accuracy: Number.NaN, loss: Number.NaN };
     history.push({ epoch, trainLoss: lastTrainLoss, validationAccuracy: val.accuracy, validationLoss: val.loss });
-    options.onProgress?.({
-      epoch,
-      epochs: hp.epochs,
-      trainLoss: lastTrainLoss,
-      validationAccuracy: val.accuracy,
-      validationLoss: val.loss,
-      fraction: epoch / hp.epochs,
-    });
+    options.onProgress?.({ epoch, epochs: hp.epochs, trainLoss: lastTrainLoss, validationAccuracy: val.accuracy, validationLoss: val.loss, fraction: epoch / hp.epochs });
     if (validation.length === 0 || hp.early_stopping_patience === 0) continue;
     const improved = !best || val.accuracy > best.accuracy || (val.accuracy === best.accuracy && val.loss < best.loss);
     if (improved) {
