@@ -285,6 +285,27 @@ export function buildCli(): Command {
       }
     });
 
+  program
+    .command('pricing')
+    .description('The price table in use (built-in dated list prices with the configuration\'s pricing section over them), and what the configured models are priced as.')
+    .argument('[names...]', 'model names to look up (default: the configured models)')
+    .addHelpText('after', '\nExamples:\n  npx distillery pricing\n  npx distillery pricing gpt-4.1 DeepSeek-V3 --json\n')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      const g = apiOptions(cmd);
+      const { listPricing, formatPricing } = await import('./pricing-command.js');
+      let listing: ReturnType<typeof listPricing>;
+      try {
+        listing = listPricing(loadConfig(process.env).document, names);
+      } catch (err) {
+        // A bad configuration or pricing section is a usage error, as for `config check`.
+        const issues = err instanceof ConfigError ? err.issues : (err as { code?: string }).code === 'invalid_pricing' ? [(err as Error).message] : undefined;
+        if (!issues) throw err;
+        out(g, { ok: false, issues }, () => issues.join('\n'));
+        throw new CliError('configuration invalid', EXIT.usage);
+      }
+      out(g, listing, () => formatPricing(listing));
+    });
+
   return program;
 }
 

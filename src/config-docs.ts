@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { documentSchema, settingsSchema } from './config.js';
+import { pricingOverrideSchema } from './core/eval/pricing.js';
 
 // docs/configuration.md, generated from the configuration schema so the two cannot drift:
 // test/unit/config-docs.test.ts fails when the committed file differs from this output.
@@ -44,6 +45,18 @@ export function renderConfigurationDoc(): string {
     '',
     '```json',
     JSON.stringify(z.toJSONSchema(documentSchema, { unrepresentable: 'any', io: 'input' }), null, 2),
+    '```',
+    '',
+    '## The pricing section',
+    '',
+    '`pricing` is laid over the built-in price table (dated Azure OpenAI and Azure AI Foundry list prices, each',
+    'with its source URL; `distillery pricing` lists it). An entry of the same name, or one claiming a built-in',
+    'alias, wins; `builtIn: false` prices only the entries listed. Models are priced only under their exact name',
+    'or an explicit alias (case-insensitive): an unlisted model has unknown cost, and reports say so. A configured',
+    "model is looked up under its `priceAs`, else its upstream `model` or `deployment`. Its JSON Schema:",
+    '',
+    '```json',
+    JSON.stringify(z.toJSONSchema(pricingOverrideSchema, { unrepresentable: 'any', io: 'input' }), null, 2),
     '```',
     '',
   );

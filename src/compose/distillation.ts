@@ -8,13 +8,12 @@ import { DistillTriggers } from '../core/distill/distill-triggers.js';
 import { createJobMessageDispatcher, type JobMessageDispatcher } from '../core/distill/job-messages.js';
 import { JobFailure, JobRunner } from '../core/distill/job-runner.js';
 import { createModelPricer } from '../core/eval/model-pricer.js';
-import type { Pricing } from '../core/eval/pricing.js';
+import { priceNameOf, type Pricing } from '../core/eval/pricing.js';
 import type { Clock, Trainer } from '../core/ports.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
 import { withSpan } from '../telemetry.js';
 import type { ComposeOptions } from './compose-options.js';
 import type { Models } from './models.js';
-import { priceKeyOf } from './serving.js';
 import type { Stores } from './stores.js';
 
 // The re-distillation loop: trainers, the job runner, dataset jobs (stage 1 over the queue), the
@@ -38,7 +37,7 @@ interface DistillationDeps {
 
 export function createDistillation(config: Config, deps: DistillationDeps, options: ComposeOptions): Distillation {
   const { stores, tasks, clock, log } = deps;
-  const pricer = createModelPricer(deps.pricing, (id) => priceKeyOf(config, id));
+  const pricer = createModelPricer(deps.pricing, (id) => priceNameOf(config.document.models, id));
   const datasetJobs = new DatasetJobs({
     jobs: stores.jobStore,
     pairs: stores.pairStore,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { FilePairSpool } from '../adapters/local/file-pair-spool.js';
 import type { Config } from '../config.js';
 import { createModelPricer } from '../core/eval/model-pricer.js';
-import type { Pricing } from '../core/eval/pricing.js';
+import { priceNameOf, type Pricing } from '../core/eval/pricing.js';
 import { PairWriter } from '../core/pairs/pair-writer.js';
 import type { Clock, PairStore } from '../core/ports.js';
 import { ChatGateway } from '../core/routing/chat-gateway.js';
@@ -25,7 +25,7 @@ export function createServing(config: Config, deps: { pairStore: PairStore; mode
     spool: new FilePairSpool({ dir: settings.DISTILLERY_SPOOL_DIR ?? path.join(deps.dataDir, 'pair-spool') }),
     onError: (err, n) => deps.log(`pair store write of ${n} records failed, spooling and retrying: ${(err as Error).message}`),
   });
-  const pricer = createModelPricer(deps.pricing, (id) => priceKeyOf(config, id));
+  const pricer = createModelPricer(deps.pricing, (id) => priceNameOf(config.document.models, id));
   const gateway = new ChatGateway({
     models: deps.models.resolver,
     pairs: pairWriter,
@@ -36,10 +36,4 @@ export function createServing(config: Config, deps: { pairStore: PairStore; mode
     onPair: recordPairMetrics,
   });
   return { gateway, pairWriter };
-}
-
-/** A configured model is priced as `priceAs`, else by the model or deployment it calls upstream. */
-export function priceKeyOf(config: Config, id: string): string {
-  const m = config.document.models[id];
-  return m?.priceAs ?? m?.model ?? m?.deployment ?? id;
 }

@@ -13,16 +13,16 @@ import {
 describe('pricing as data', () => {
   it('has defaults for the teachers and students named in the product', () => {
     for (const id of ['gpt-4o', 'gpt-4o-mini', 'DeepSeek-V3', 'DeepSeek-R1', 'Llama-3.1-405B', 'Llama-3.1-8B', 'Phi-4-mini', 'Phi-3.5-mini']) {
-      expect(DEFAULT_PRICING.models[id]).toBeDefined();
-      expect(DEFAULT_PRICING.models[id]!.source).toMatch(/20\d\d/);
+      const price = findModelPrice(DEFAULT_PRICING, id);
+      expect(price, id).toBeDefined();
+      expect(price!.effectiveDate, id).toMatch(/^20\d\d-/);
     }
   });
 
-  it('finds dated deployments and aliases, the longest prefix winning', () => {
+  it('finds exact names and aliases only (see pricing-table.test.ts)', () => {
     expect(findModelPrice(DEFAULT_PRICING, 'gpt-4o-mini-2024-07-18')?.id).toBe('gpt-4o-mini');
-    expect(findModelPrice(DEFAULT_PRICING, 'gpt-4o-2024-08-06')?.id).toBe('gpt-4o');
-    expect(findModelPrice(DEFAULT_PRICING, 'deepseek-chat')?.id).toBe('DeepSeek-V3');
-    expect(findModelPrice(DEFAULT_PRICING, 'phi-4-mini-instruct')?.id).toBe('Phi-4-mini');
+    expect(findModelPrice(DEFAULT_PRICING, 'gpt-4o-2024-08-06')?.id).toBe('gpt-4o-2024-08-06');
+    expect(findModelPrice(DEFAULT_PRICING, 'phi-4-mini-instruct')?.id).toBe('Phi-4-mini-instruct');
     expect(findModelPrice(DEFAULT_PRICING, 'unknown-model')).toBeUndefined();
   });
 

@@ -70,8 +70,8 @@ describe('offline report: classification with gold labels', () => {
     expect(report.headline.qualityRetainedPercent).toBeCloseTo((100 * 34) / 36, 9);
     expect(report.headline.latencyP50ReductionPercent).toBeCloseTo(85, 9);
     const teacher = report.arms.find((a) => a.role === 'teacher')!;
-    // DeepSeek-V3: 1000 × $0.27/M + 10 × $1.10/M per request.
-    expect(teacher.cost!.perRequestUsd).toBeCloseTo((1000 * 0.27 + 10 * 1.1) / 1e6, 15);
+    // DeepSeek-V3 on Azure AI Foundry: 1000 × $1.14/M + 10 × $4.56/M per request.
+    expect(teacher.cost!.perRequestUsd).toBeCloseTo((1000 * 1.14 + 10 * 4.56) / 1e6, 15);
     const cand = report.arms.find((a) => a.role === 'candidate')!;
     expect(cand.cost!.perRequestUsd).toBeCloseTo(0.48 * 0.5 * 0.000026 + 0.4e-6, 15);
     expect(cand.memory!.peakInMb).toBe(512);

@@ -165,7 +165,8 @@ export function taskConfigFromSpec(spec: DistillationSpec, configured?: TaskConf
       trainer: onnx ? 'local-onnx' : 'azure-openai',
       // Runtime tasks are distilled from their dataset only: no traffic threshold starts a job.
       ...(configured ? {} : { enabled: false, threshold: null }),
-      gate: { ...base.distill.gate, ...spec.gate },
+      // The spec's task type picks the gate's metric and default bar (math: exact match, summaries: ROUGE-L...).
+      gate: { ...base.distill.gate, ...spec.gate, taskType: spec.task_type },
       fineTuning: {
         ...base.distill.fineTuning,
         ...(spec.student.kind === 'remote' ? { baseModel: spec.student.baseModel, ...(spec.student.modelRef ? { modelRef: spec.student.modelRef } : {}) } : {}),

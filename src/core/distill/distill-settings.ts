@@ -1,20 +1,94 @@
 import { z } from 'zod';
+import { isLabelTask, TASK_TYPES, type TaskType } from './task-types.js';
 
 // Per-task distillation settings (data): when to re-distill, how to build the dataset, which
 // trainer, the quality gate a candidate must pass, and how a promoted student is ramped.
 
+/** What the gate compares a student answer with the teacher's by: the label, the final number, or text overlap. */
+export type GateMetric = 'label' | 'exactMatch' | 'chrF' | 'rougeL';
+export const GATE_METRIC: Record<TaskType, GateMetric> = {
+  nli: 'label',
+  classification: 'label',
+  math: 'exactMatch',
+  qa: 'chrF',
+  conversation: 'chrF',
+  summarization: 'rougeL',
+};
+
+/**
+ * Default minimum agreement with the teacher per task type. Label and math answers can match
+ * exactly, so their bars are shares of exact agreement. Free text cannot: two answers of the same
+ * teacher to one prompt already differ, so the text bars sit near what a teacher sampled twice
+ * scores against itself (sentence chrF ≈ 0.4–0.6 for chat, ROUGE-L ≈ 0.3–0.4 for summaries), not
+ * at 0.9. Measure your teacher's self-agreement and set `minAgreement` from it for a tighter gate.
+ */
+export const DEFAULT_MIN_AGREEMENT: Record<TaskType, number> = {
+  nli: 0.9,
+  classification: 0.9,
+  math: 0.7,
+  qa: 0.5,
+  conversation: 0.4,
+  summarization: 0.3,
+};
+
+/** Default p95 latency budgets per student hosting: an in-process ONNX classifier vs a remote endpoint generating text. */
+export const DEFAULT_LATENCY_BUDGETS_IN_MS = { inProcess: 50, remote: 10_000 } as const;
+
 export const gateSchema = z.object({
-  /** Candidate agreement with the teacher on the test split must reach this share. */
-  minAgreement: z.number().min(0).max(1).default(0.9),
+  /**
+   * The task type the gate scores (dataset jobs set it from the spec's task_type). Tasks with a
+   * label set are gated on label agreement whatever this says; otherwise unset means conversation.
+   */
+  taskType: z.enum(TASK_TYPES).optional(),
+  /** Candidate agreement with the teacher on the test split must reach this; default per task type (DEFAULT_MIN_AGREEMENT). */
+  minAgreement: z.number().min(0).max(1).optional(),
+  /** When set, accuracy against gold references must reach this (and the test split must have references). */
+  minAccuracy: z.number().min(0).max(1).optional(),
   /** Non-inferiority margin δ against the current student: candidate ≥ current − δ. */
   nonInferiorityMargin: z.number().min(0).max(1).default(0.02),
   /** One-sided significance level of the non-inferiority test. */
   alpha: z.number().gt(0).lt(0.5).default(0.05),
-  /** Candidate p95 latency budget on the test split. */
-  maxP95LatencyInMs: z.number().positive().default(50),
+  /** Candidate p95 latency budget on the test split, whatever the hosting; unset: `latencyBudgetsInMs` by hosting. */
+  maxP95LatencyInMs: z.number().positive().optional(),
+  /** p95 budgets by student hosting, used when `maxP95LatencyInMs` is unset. */
+  latencyBudgetsInMs: z
+    .object({ inProcess: z.number().positive().default(DEFAULT_LATENCY_BUDGETS_IN_MS.inProcess), remote: z.number().positive().default(DEFAULT_LATENCY_BUDGETS_IN_MS.remote) })
+    .default({ ...DEFAULT_LATENCY_BUDGETS_IN_MS }),
   /** Below this many test examples the gate refuses to promote (not enough evidence). */
   minTestExamples: z.number().int().min(1).default(50),
 });
+
+export interface ResolvedGate {
+  taskType: TaskType;
+  metric: GateMetric;
+  minAgreement: number;
+  minAccuracy?: number;
+  maxP95LatencyInMs: number;
+  hosting: 'in-process' | 'remote';
+  nonInferiorityMargin: number;
+  alpha: number;
+  minTestExamples: number;
+}
+
+/**
+ * The concrete gate for one candidate: the configured thresholds, else the defaults of its task
+ * type and of its hosting. `labelled` tasks (a label parser exists) always gate on labels.
+ */
+export function resolveGate(gate: GateSettings, context: { labelled: boolean; hosting: 'in-process' | 'remote' }): ResolvedGate {
+  const taskType: TaskType = context.labelled ? (gate.taskType && isLabelTask(gate.taskType) ? gate.taskType : 'classification') : (gate.taskType ?? 'conversation');
+  const budgets = gate.latencyBudgetsInMs ?? DEFAULT_LATENCY_BUDGETS_IN_MS;
+  return {
+    taskType,
+    metric: GATE_METRIC[taskType],
+    minAgreement: gate.minAgreement ?? DEFAULT_MIN_AGREEMENT[taskType],
+    ...(gate.minAccuracy !== undefined ? { minAccuracy: gate.minAccuracy } : {}),
+    maxP95LatencyInMs: gate.maxP95LatencyInMs ?? (context.hosting === 'in-process' ? budgets.inProcess : budgets.remote),
+    hosting: context.hosting,
+    nonInferiorityMargin: gate.nonInferiorityMargin,
+    alpha: gate.alpha,
+    minTestExamples: gate.minTestExamples,
+  };
+}
 
 export const canarySchema = z.object({
   enabled: z.boolean().default(false),

@@ -1,21 +1,36 @@
 import { z } from 'zod';
 import { invalidRequest } from '../errors.js';
 import type { Usage } from '../chat/chat-model-types.js';
+import { BUILT_IN_PRICE_TABLE } from './price-table.js';
 
 // Prices are data: a zod-validated table of per-model token prices and the Functions plan's
-// compute prices. The defaults are public list prices for orientation only — every deployment
-// must override them with its contract prices (Azure, OpenAI and DeepSeek change prices often, and
-// enterprise agreements differ).
+// compute prices. The built-in table (price-table.ts) holds dated public list prices, each with
+// its source URL and deployment type; a deployment overrides them with its contract prices in the
+// configuration's `pricing` section. A model is priced only under its exact name or an explicit
+// alias (case-insensitive): an unlisted model has unknown cost, never a guess from a similar name
+// (`gpt-4.1` is not `gpt-4`, and `gpt-4o-2024-05-13` does not cost what `gpt-4o` costs).
+
+/** Where a price applies: Azure OpenAI deployment types, Foundry serverless (MaaS), a provider's own API, or a contract. */
+export const DEPLOYMENT_TYPES = ['global', 'data-zone', 'regional', 'serverless', 'provider-api', 'contract'] as const;
 
 export const modelPriceSchema = z.object({
   /** USD per 1,000,000 input (prompt) tokens. */
   inputPerMillionUsd: z.number().nonnegative(),
   /** USD per 1,000,000 output (completion) tokens. */
   outputPerMillionUsd: z.number().nonnegative(),
-  /** Other names the same model is served under (deployment names). */
+  /** Other exact names the same price applies to (dated snapshots, deployment names). */
   aliases: z.array(z.string().min(1)).default([]),
-  /** Where the price comes from, and when. */
+  /** Who bills it, e.g. `azure-openai`, `azure-ai-foundry`, `openai`. */
+  provider: z.string().min(1).optional(),
+  deploymentType: z.enum(DEPLOYMENT_TYPES).optional(),
+  /** Azure region or data zone, when the price is regional. */
+  region: z.string().min(1).optional(),
+  /** Date (YYYY-MM-DD) from which the price applies, or when it was read. */
+  effectiveDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'effectiveDate must be YYYY-MM-DD').optional(),
+  /** Where the price is published (a URL) or what it is (a contract reference). */
   source: z.string().optional(),
+  /** How sure the figure is, and anything that qualifies it. */
+  note: z.string().optional(),
 });
 
 export const functionsPlanSchema = z.object({
@@ -37,81 +52,104 @@ export const pricingSchema = z.object({
   functionsPlan: functionsPlanSchema,
 });
 
+/**
+ * The configuration's `pricing` section: entries laid over the built-in table (an entry of the
+ * same name, or one claiming a built-in alias, wins), plan fields laid over the built-in plan.
+ * `builtIn: false` drops the built-in models: only the listed ones are priced.
+ */
+export const pricingOverrideSchema = z
+  .object({
+    currency: z.literal('USD').default('USD'),
+    builtIn: z.boolean().default(true),
+    models: z.record(z.string().min(1), modelPriceSchema).default({}),
+    functionsPlan: functionsPlanSchema.partial().default({}),
+  })
+  .strict();
+
 export type ModelPrice = z.infer<typeof modelPriceSchema>;
 export type FunctionsPlanPrice = z.infer<typeof functionsPlanSchema>;
 export type Pricing = z.infer<typeof pricingSchema>;
 export type PricingInput = z.input<typeof pricingSchema>;
+export type PricingOverride = z.input<typeof pricingOverrideSchema>;
 
-export const DEFAULT_PRICING: Pricing = pricingSchema.parse({
-  currency: 'USD',
-  models: {
-    // OpenAI API list price, gpt-4o-2024-08-06, as published on openai.com/api/pricing (2025-01).
-    'gpt-4o': { inputPerMillionUsd: 2.5, outputPerMillionUsd: 10, source: 'OpenAI list price, 2025-01' },
-    // OpenAI API list price, gpt-4o-mini-2024-07-18 (2025-01).
-    'gpt-4o-mini': { inputPerMillionUsd: 0.15, outputPerMillionUsd: 0.6, source: 'OpenAI list price, 2025-01' },
-    // Legacy GPT-4 (8k) list price; kept because MT-Bench's teacher answers come from it.
-    'gpt-4': { inputPerMillionUsd: 30, outputPerMillionUsd: 60, source: 'OpenAI list price (legacy gpt-4 8k), 2024' },
-    // DeepSeek API standard price, deepseek-chat (V3), cache miss (api-docs.deepseek.com, 2025-02).
-    'DeepSeek-V3': { inputPerMillionUsd: 0.27, outputPerMillionUsd: 1.1, aliases: ['deepseek-chat', 'deepseek-v3'], source: 'DeepSeek API list price, 2025-02' },
-    // DeepSeek API standard price, deepseek-reasoner (R1), cache miss (2025-02).
-    'DeepSeek-R1': { inputPerMillionUsd: 0.55, outputPerMillionUsd: 2.19, aliases: ['deepseek-reasoner', 'deepseek-r1'], source: 'DeepSeek API list price, 2025-02' },
-    // Azure AI Foundry serverless (pay-as-you-go) Meta-Llama-3.1-405B-Instruct, East US 2 (2024-09).
-    'Llama-3.1-405B': { inputPerMillionUsd: 5.33, outputPerMillionUsd: 16, aliases: ['Meta-Llama-3.1-405B-Instruct'], source: 'Azure AI Foundry serverless list price, 2024-09' },
-    // Azure AI Foundry serverless Meta-Llama-3.1-8B-Instruct (2024-09).
-    'Llama-3.1-8B': { inputPerMillionUsd: 0.3, outputPerMillionUsd: 0.61, aliases: ['Meta-Llama-3.1-8B-Instruct'], source: 'Azure AI Foundry serverless list price, 2024-09' },
-    // Azure AI Foundry serverless Phi-4-mini-instruct (2025-03).
-    'Phi-4-mini': { inputPerMillionUsd: 0.075, outputPerMillionUsd: 0.3, aliases: ['Phi-4-mini-instruct'], source: 'Azure AI Foundry serverless list price, 2025-03' },
-    // Azure AI Foundry serverless Phi-3.5-mini-instruct (2024-09).
-    'Phi-3.5-mini': { inputPerMillionUsd: 0.13, outputPerMillionUsd: 0.52, aliases: ['Phi-3.5-mini-instruct'], source: 'Azure AI Foundry serverless list price, 2024-09' },
-  },
-  // Azure Functions Flex Consumption, on-demand meter (azure.microsoft.com/pricing/details/functions,
-  // 2025-01): $0.000026 per GB-s and $0.40 per million executions; the monthly free grant
-  // (100,000 GB-s, 250,000 executions) is deliberately not deducted — it is per subscription.
-  functionsPlan: {
-    name: 'flex-consumption',
-    gbSecondUsd: 0.000026,
-    perMillionExecutionsUsd: 0.4,
-    instanceMemoryInMb: 2048,
-    minimumBilledInMs: 0,
-    source: 'Azure Functions Flex Consumption on-demand list price, 2025-01',
-  },
-});
+function invalidPricing(error: z.ZodError): never {
+  const issue = error.issues[0];
+  throw invalidRequest(`Invalid pricing: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, 'pricing', 'invalid_pricing');
+}
 
-/** Validates pricing JSON; a bad table is a typed 400, never a crash later. */
-export function parsePricing(input: unknown): Pricing {
+/** A complete table; two entries claiming one name (case-insensitive) is an error, never a silent pick. */
+function validateTable(input: unknown): Pricing {
   const parsed = pricingSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalidRequest(`Invalid pricing: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, 'pricing', 'invalid_pricing');
+  if (!parsed.success) invalidPricing(parsed.error);
+  const owner = new Map<string, string>();
+  for (const [id, price] of Object.entries(parsed.data.models)) {
+    for (const name of new Set([id, ...price.aliases].map((n) => n.toLowerCase()))) {
+      const other = owner.get(name);
+      if (other !== undefined) {
+        throw invalidRequest(`Invalid pricing: models.${id}: the name '${name}' is already priced by '${other}'.`, 'pricing', 'invalid_pricing');
+      }
+      owner.set(name, id);
+    }
   }
   return parsed.data;
 }
 
-/** The defaults with the caller's prices laid over them (per model and per plan field). */
-export function createPricing(overrides: { models?: Record<string, z.input<typeof modelPriceSchema>>; functionsPlan?: Partial<FunctionsPlanPrice> } = {}): Pricing {
-  return parsePricing({
-    currency: 'USD',
-    models: { ...DEFAULT_PRICING.models, ...(overrides.models ?? {}) },
-    functionsPlan: { ...DEFAULT_PRICING.functionsPlan, ...(overrides.functionsPlan ?? {}) },
-  });
+/**
+ * Lays an override over a base table. An overridden entry keeps the base's aliases (a dated
+ * snapshot name still means that model); any name an override claims leaves the base entry that
+ * had it.
+ */
+function layer(base: Pricing, override: z.infer<typeof pricingOverrideSchema>): PricingInput {
+  const claimed = new Set(Object.entries(override.models).flatMap(([id, p]) => [id, ...p.aliases].map((n) => n.toLowerCase())));
+  const unclaimed = (names: readonly string[]) => names.filter((a) => !claimed.has(a.toLowerCase()));
+  const models: Record<string, z.input<typeof modelPriceSchema>> = {};
+  if (override.builtIn) {
+    for (const [id, price] of Object.entries(base.models)) {
+      if (!claimed.has(id.toLowerCase())) models[id] = { ...price, aliases: unclaimed(price.aliases) };
+    }
+  }
+  for (const [id, price] of Object.entries(override.models)) {
+    const inherited = override.builtIn ? unclaimed(base.models[id]?.aliases ?? []) : [];
+    models[id] = { ...price, aliases: [...price.aliases, ...inherited] };
+  }
+  return { currency: 'USD', models, functionsPlan: { ...base.functionsPlan, ...override.functionsPlan } };
+}
+
+export const DEFAULT_PRICING: Pricing = validateTable(BUILT_IN_PRICE_TABLE);
+
+/**
+ * Validates the configuration's `pricing` section and lays it over the built-in table; a bad
+ * section is a typed 400, never a crash later. A complete table (models and a full plan) is a
+ * valid override too.
+ */
+export function parsePricing(input: unknown): Pricing {
+  const parsed = pricingOverrideSchema.safeParse(input ?? {});
+  if (!parsed.success) invalidPricing(parsed.error);
+  return validateTable(layer(DEFAULT_PRICING, parsed.data));
+}
+
+/** The built-in table with the caller's prices laid over it (per model and per plan field). */
+export function createPricing(overrides: PricingOverride = {}): Pricing {
+  return parsePricing(overrides);
+}
+
+/** The price entry for a model id: its exact name, else an explicit alias (case-insensitive); never a prefix or a guess. */
+export function findModelPrice(pricing: Pricing, modelId: string): (ModelPrice & { id: string }) | undefined {
+  const wanted = modelId.toLowerCase();
+  for (const [id, price] of Object.entries(pricing.models)) if (id.toLowerCase() === wanted) return { id, ...price };
+  for (const [id, price] of Object.entries(pricing.models)) {
+    if (price.aliases.some((a) => a.toLowerCase() === wanted)) return { id, ...price };
+  }
+  return undefined;
 }
 
 /**
- * The price entry for a model id: exact id, then alias, then the longest id or alias that prefixes
- * it (so a dated deployment such as `gpt-4o-mini-2024-07-18` finds `gpt-4o-mini`, not `gpt-4o`).
- * Case-insensitive.
+ * The name a configured model is priced under: its `priceAs`, else the model or deployment it
+ * calls upstream, else its id (the gateway, stage 1 and `distillery pricing` all look it up so).
  */
-export function findModelPrice(pricing: Pricing, modelId: string): (ModelPrice & { id: string }) | undefined {
-  const wanted = modelId.toLowerCase();
-  let best: { id: string; price: ModelPrice; length: number } | undefined;
-  for (const [id, price] of Object.entries(pricing.models)) {
-    for (const name of [id, ...price.aliases]) {
-      const n = name.toLowerCase();
-      if (n === wanted) return { id, ...price };
-      if (wanted.startsWith(n) && (best === undefined || n.length > best.length)) best = { id, price, length: n.length };
-    }
-  }
-  return best ? { id: best.id, ...best.price } : undefined;
+export function priceNameOf(models: Readonly<Record<string, { priceAs?: string; model?: string; deployment?: string } | undefined>>, id: string): string {
+  const m = models[id];
+  return m?.priceAs ?? m?.model ?? m?.deployment ?? id;
 }
 
 export interface PriceCallInput {
@@ -147,7 +185,7 @@ export function priceCall(pricing: Pricing, input: PriceCallInput): number {
   }
   if (input.hosting === 'in-process') return computeCostUsd(pricing.functionsPlan, input.latencyInMs, input.memoryInMb);
   const price = findModelPrice(pricing, input.modelId);
-  if (!price) throw invalidRequest(`No price for model '${input.modelId}'.`, 'modelId', 'unknown_model_price');
+  if (!price) throw invalidRequest(`Unknown cost: no price for model '${input.modelId}' (price it in the configuration's pricing section, or set the model's priceAs).`, 'modelId', 'unknown_model_price');
   if (!input.usage) throw invalidRequest(`No token usage to price model '${input.modelId}'.`, 'usage', 'missing_usage');
   const { promptTokens, completionTokens } = input.usage;
   if (![promptTokens, completionTokens].every((t) => Number.isFinite(t) && t >= 0)) {

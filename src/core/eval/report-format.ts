@@ -79,7 +79,7 @@ function offlineSections(r: OfflineReport) {
     ms(a.latency?.p99InMs),
     a.throughput ? a.throughput.perHour.toFixed(0) : '—',
     a.memory ? `${a.memory.peakInMb.toFixed(0)} MB` : '—',
-    a.cost ? `${usd(a.cost.per1000RequestsUsd)}${a.cost.estimatedTokens ? '*' : ''}` : '—',
+    a.cost ? `${usd(a.cost.per1000RequestsUsd)}${a.cost.estimatedTokens ? '*' : ''}` : 'unknown cost',
   ]);
   const h = r.headline;
   const headline = [
@@ -160,6 +160,10 @@ export function renderOfflineTable(r: OfflineReport): string {
 // ---------------------------------------------------------------------------------------------
 // Online
 
+/** An arm's cost per 1,000 priced calls; calls of models without a price are counted, never guessed. */
+const armCost = (a: { calls: number; unpricedCalls: number; cost: { per1000RequestsUsd: number } }) =>
+  a.unpricedCalls >= a.calls && a.calls > 0 ? 'unknown cost' : `${usd(a.cost.per1000RequestsUsd)}${a.unpricedCalls > 0 ? ` (${a.unpricedCalls} calls unknown cost)` : ''}`;
+
 function onlineRows(r: OnlineReport) {
   const headers = ['task', 'arm', 'calls', 'served', 'errors', 'p50', 'p95', 'p99', 'cost / 1k calls'];
   const rows: string[][] = [];
@@ -167,7 +171,7 @@ function onlineRows(r: OnlineReport) {
     for (const arm of ['teacher', 'student'] as const) {
       const a = t.arms[arm];
       if (!a) continue;
-      rows.push([t.task, arm, String(a.calls), String(a.served), pct(a.errorRate), ms(a.latency.p50InMs), ms(a.latency.p95InMs), ms(a.latency.p99InMs), usd(a.cost.per1000RequestsUsd)]);
+      rows.push([t.task, arm, String(a.calls), String(a.served), pct(a.errorRate), ms(a.latency.p50InMs), ms(a.latency.p95InMs), ms(a.latency.p99InMs), armCost(a)]);
     }
   }
   const qHeaders = ['task', 'requests', 'student share', 'agreement', 'n', 'chrF2', 'accuracy T / S', 'McNemar p', 'cost', 'teacher-only', 'net savings'];
