@@ -85,6 +85,9 @@ export const settingsSchema = z.object({
     .default(300)
     .describe('Mean simulated latency of the built-in demo teacher (a remote LLM stands behind it in production).'),
   DISTILLERY_WORKER: bool.default(true).describe('Run the job worker and scheduler in the standalone process.'),
+  DISTILLERY_WORKER_THREAD: bool
+    .default(true)
+    .describe('Run that job worker and scheduler on a worker thread of their own, so dataset builds and evaluation never hold the serving thread.'),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional().describe('Enables OpenTelemetry export to Application Insights.'),
 });
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { startBackgroundWorkInThread } from './compose/background-work-thread.js';
 import { createDistillery, type BackgroundWork, type ComposeOptions, type Distillery } from './compose/index.js';
 import { loadConfig, type Config } from './config.js';
 import { FsArtifactStore } from './adapters/local/fs-artifact-store.js';
@@ -50,6 +51,12 @@ export async function startBuiltinModels(config: Config, print: (line: string) =
   return started;
 }
 
+/** Compose options that are plain settings can be re-created on another thread; injected objects (stores, clocks, fetch) cannot. */
+function crossesThreads(compose: ComposeOptions | undefined): boolean {
+  const { studentRefreshInMs: _r, generateKeyIfNone: _g, log: _l, ...injected } = compose ?? {};
+  return Object.keys(injected).length === 0;
+}
+
 export async function runServe(options: ServeOptions = {}): Promise<RunningPlatform> {
   const print = options.print ?? ((line: string) => console.log(line));
   const config = loadConfig(options.env ?? process.env);
@@ -58,7 +65,11 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
   const builtins = await startBuiltinModels(config, print);
   const distillery = await createDistillery(config, { generateKeyIfNone: true, log: (m) => print(m), ...options.compose });
   let work: BackgroundWork | undefined;
-  if (config.settings.DISTILLERY_WORKER) work = distillery.startBackgroundWork();
+  if (config.settings.DISTILLERY_WORKER) {
+    work = config.settings.DISTILLERY_WORKER_THREAD && crossesThreads(options.compose)
+      ? await startBackgroundWorkInThread({ env: { ...config.env, DISTILLERY_CONFIG_JSON: JSON.stringify(config.document) }, log: print })
+      : distillery.startBackgroundWork();
+  }
   // Without configured keys the generated key must not be reachable from the network.
   const host = distillery.generatedKeys.length ? '127.0.0.1' : (options.host ?? config.settings.DISTILLERY_HOST);
   const server = await listen(distillery.app, { host, port: options.port ?? config.settings.DISTILLERY_PORT });

@@ -1,34 +1,13 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DistilleryError } from '../../core/errors.js';
 import type { StudentHyperparameters } from '../../core/tasks/classification-task.js';
+import { workerScript } from '../shared/worker-script.js';
 import type { TrainingData, TrainingProgress, TrainOptions, TrainResult } from './train-student.js';
 
 // Runs the trainer in a worker thread so a Function instance (or the standalone server) keeps
 // answering requests while a student trains: training is seconds of tight CPU loops.
 
 const ENTRY = 'train-student-worker-entry';
-
-interface WorkerSpec {
-  script: URL | string;
-  eval: boolean;
-}
-
-function workerSpec(): WorkerSpec {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { script: new URL(`./${ENTRY}.js`, self), eval: false };
-  // Under vitest/tsx this module is the .ts source, so the worker must load TypeScript too.
-  // `--import tsx` in a worker's execArgv does not reach its module loader on Node 20, so a tiny
-  // bootstrap loads the entry through tsx's scoped API instead.
-  const require = createRequire(self);
-  const api = pathToFileURL(require.resolve('tsx/esm/api')).href.replace(/index\.cjs$/u, 'index.mjs');
-  const entry = new URL(`./${ENTRY}.ts`, self).href;
-  return {
-    script: `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(self)}));`,
-    eval: true,
-  };
-}
 
 type WorkerMessage =
   | { type: 'progress'; progress: TrainingProgress }
@@ -45,7 +24,7 @@ export function trainStudentInWorker(
       reject(abortError());
       return;
     }
-    const spec = workerSpec();
+    const spec = workerScript(import.meta.url, ENTRY);
     const worker = new Worker(spec.script, { workerData: { data, hyperparameters }, eval: spec.eval });
     let settled = false;
     const finish = (fn: () => void) => {
