@@ -397,6 +397,7 @@ const NOT_SET_IN_AZURE = {
   DISTILLERY_HOST: 'standalone server only (Functions serves HTTP).',
   DISTILLERY_PORT: 'standalone server only.',
   DISTILLERY_WORKER: 'standalone process only; in Azure the Service Bus trigger is the worker.',
+  DISTILLERY_WORKER_THREAD: 'standalone process only (where its job worker runs).',
   DISTILLERY_CONFIG_JSON: 'inline alternative to DISTILLERY_CONFIG_FILE, for local runs and tests.',
   CosmosDb: 'connection string with a key: identity-based CosmosDb__* instead.',
   ServiceBusConnection: 'connection string with a SAS key: identity-based ServiceBusConnection__* instead.',
