@@ -46,11 +46,15 @@ describe('BLEU (sacreBLEU conformance)', () => {
     expect(v.expected.signature.startsWith(bleu.signature)).toBe(true);
   });
 
-  it('treats an empty reference as missing (nrefs:var)', () => {
+  it('keeps an empty reference as a zero-length one, as sacreBLEU 2.6 does (README score unchanged)', () => {
+    // sacreBLEU 2.6's Metric._cache_references drops only None references, so '' counts in nrefs
+    // and offers length 0 to the closest-length rule; on the README vector the score is the same.
     const v = vectors.bleu_missing_reference;
     const bleu = corpusBleu(v.hyps, v.refs);
     expect(bleu.formatted).toBe(v.expected_string);
-    expect(bleu.signature).toContain('nrefs:var');
+    expect(bleu.signature).toContain('nrefs:2');
+    // A one-token hypothesis: '' (distance 1) is closer than a 3-token reference (distance 2).
+    expect(corpusBleu(['a'], [[''], ['a b c']]).refLen).toBe(0);
   });
 
   it('gives 100 for identical text and a short hypothesis 0 without effective order', () => {

@@ -1,7 +1,9 @@
 import { invalidRequest } from '../errors.js';
 import { formatFixed } from './format-number.js';
+import { singleReferenceStatistics } from './dense-ngram-matches.js';
 import { NgramCountTable } from './ngram-count-table.js';
-import { splitWhitespace, tokenize13a } from './tokenizer-13a.js';
+import { pyRstrip } from './python-whitespace.js';
+import { bleuTokens, type BleuTokenizerName } from './tokenizers.js';
 
 // BLEU as sacreBLEU 2.x computes it (13a tokenizer, exp smoothing, max order 4, closest
 // reference length with ties to the shorter one), so figures quoted here can be compared with
@@ -18,6 +20,10 @@ export interface BleuOptions {
   smoothMethod?: 'exp' | 'none' | 'floor' | 'add-k';
   /** For 'floor' (default 0.1) and 'add-k' (default 1). */
   smoothValue?: number;
+  /** sacreBLEU's `tokenize`; default '13a'. */
+  tokenize?: BleuTokenizerName;
+  /** sacreBLEU's `max_ngram_order`; default 4. Statistics then hold 2 + 2 × order numbers. */
+  maxNgramOrder?: number;
 }
 
 export interface BleuScore {
@@ -35,36 +41,48 @@ export interface BleuScore {
 }
 
 /**
- * Sufficient statistics of one segment: [hypLen, refLen, match1..4, total1..4]. Summing them over
- * segments and calling `bleuFromStatistics` gives corpus BLEU, which is what the paired bootstrap
- * resamples.
+ * Sufficient statistics of one segment: [hypLen, refLen, match1..N, total1..N] (N = max order).
+ * Summing them over segments and calling `bleuFromStatistics` gives corpus BLEU, which is what the
+ * paired bootstrap resamples.
  */
 export type BleuStatistics = number[];
 
-// N-grams are keyed by numbers, not joined strings: token ids from a per-segment vocabulary are
-// packed as base-V digits with the order in the low bits, and clipped counts come from a reusable
-// typed-array hash table ("add the references' max counts, take the hypothesis"). This is what
-// keeps 10,000 segments of 200 words near a second. Vocabularies too large to pack fall back to
-// string keys in a Map.
-const MAX_PACKED_VOCAB = 7000; // 7000^4 * 4 < 2^53
+// N-grams are keyed by numbers, not joined strings. With one reference (the usual case) every
+// n-gram gets a dense id and counts live in plain arrays (dense-ngram-matches.ts). With several,
+// token ids from a per-segment vocabulary are packed as base-V digits with the order in the low
+// digit, and clipped counts come from a reusable typed-array hash table ("add the references' max
+// counts, take the hypothesis"); vocabularies too large to pack exactly (V^N · N beyond 2^53)
+// fall back to string keys in a Map.
 const refTable = new NgramCountTable(4096);
 const oneRefTable = new NgramCountTable(4096);
 
-function forEachNgram(ids: readonly number[], vocabSize: number, maxOrder: number, fn: (key: number, n: number) => void): void {
+function maxOrderOf(options: BleuOptions): number {
+  const order = options.maxNgramOrder ?? BLEU_MAX_ORDER;
+  if (!Number.isInteger(order) || order < 1 || order > 32) {
+    throw invalidRequest('maxNgramOrder must be an integer from 1 to 32.', 'maxNgramOrder', 'invalid_metric_input');
+  }
+  return order;
+}
+
+function canPack(vocabSize: number, maxOrder: number): boolean {
+  return Math.pow(vocabSize, maxOrder) * maxOrder <= Number.MAX_SAFE_INTEGER;
+}
+
+function forEachNgram(ids: Int32Array, vocabSize: number, maxOrder: number, fn: (key: number, n: number) => void): void {
   for (let i = 0; i < ids.length; i++) {
     let code = 0;
     for (let n = 1; n <= maxOrder && i + n <= ids.length; n++) {
       code = code * vocabSize + ids[i + n - 1]!;
-      fn(code * 4 + (n - 1), n);
+      fn(code * maxOrder + (n - 1), n);
     }
   }
 }
 
-function stringNgrams(ids: readonly number[], maxOrder: number): Map<string, number> {
+function stringNgrams(ids: Int32Array, maxOrder: number): Map<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) {
     for (let n = 1; n <= maxOrder && i + n <= ids.length; n++) {
-      const key = `${n}:${ids.slice(i, i + n).join(',')}`;
+      const key = `${n}:${ids.subarray(i, i + n).join(',')}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
@@ -86,59 +104,73 @@ function closestRefLength(hypLen: number, refLens: readonly number[]): number {
   return closestLen === -1 ? 0 : closestLen;
 }
 
-function preprocess(text: string, lowercase: boolean): string[] {
-  return splitWhitespace(tokenize13a(lowercase ? text.toLowerCase() : text));
+/** sacreBLEU's `_preprocess_segment` followed by `str.split()`. */
+function preprocess(text: string, options: BleuOptions): string[] {
+  return bleuTokens(options.tokenize ?? '13a')(pyRstrip(options.lowercase ? text.toLowerCase() : text));
 }
 
 /**
- * Statistics of one hypothesis against its references. Empty references count as missing (as in
- * sacreBLEU with a variable number of references).
+ * Statistics of one hypothesis against its references. An empty reference is a reference of
+ * length 0, as in sacreBLEU 2.6 (it only drops `None`).
  */
 export function bleuStatistics(hypothesis: string, references: readonly string[], options: BleuOptions = {}): BleuStatistics {
-  const lowercase = options.lowercase ?? false;
+  const maxOrder = maxOrderOf(options);
   const vocab = new Map<string, number>();
-  const toIds = (tokens: string[]) =>
-    tokens.map((t) => {
+  const toIds = (tokens: string[]) => {
+    const ids = new Int32Array(tokens.length);
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
       let id = vocab.get(t);
       if (id === undefined) vocab.set(t, (id = vocab.size));
-      return id;
-    });
-  const hyp = toIds(preprocess(hypothesis, lowercase));
-  const refs = references.filter((r) => r !== '').map((r) => toIds(preprocess(r, lowercase)));
+      ids[i] = id;
+    }
+    return ids;
+  };
+  const hyp = toIds(preprocess(hypothesis, options));
+  const refs = references.map((r) => toIds(preprocess(r, options)));
   const vocabSize = Math.max(1, vocab.size);
-  const stats = new Array<number>(2 + 2 * BLEU_MAX_ORDER).fill(0);
+  const stats = new Array<number>(2 + 2 * maxOrder).fill(0);
   stats[0] = hyp.length;
   stats[1] = closestRefLength(hyp.length, refs.map((r) => r.length));
-
-  if (vocabSize <= MAX_PACKED_VOCAB) {
-    refTable.reset(refs.reduce((s, r) => s + BLEU_MAX_ORDER * r.length, 0));
-    if (refs.length === 1) forEachNgram(refs[0]!, vocabSize, BLEU_MAX_ORDER, (key) => refTable.add(key));
-    else {
-      for (const ref of refs) {
-        oneRefTable.reset(BLEU_MAX_ORDER * ref.length);
-        forEachNgram(ref, vocabSize, BLEU_MAX_ORDER, (key) => oneRefTable.add(key));
-        for (const [key, count] of oneRefTable.entries()) refTable.max(key, count);
-      }
+  if (refs.length === 1) {
+    const perOrder = singleReferenceStatistics(hyp, refs[0]!, vocabSize, maxOrder, 'count-hypothesis');
+    for (let n = 0; n < maxOrder; n++) {
+      stats[2 + maxOrder + n] = perOrder[3 * n]!;
+      stats[2 + n] = perOrder[3 * n + 2]!;
     }
-    forEachNgram(hyp, vocabSize, BLEU_MAX_ORDER, (key, n) => {
-      stats[2 + BLEU_MAX_ORDER + n - 1]!++;
-      if (refTable.take(key)) stats[2 + n - 1]!++;
-    });
-    return stats;
-  }
+  } else if (canPack(vocabSize, maxOrder)) packedMatches(hyp, refs, vocabSize, maxOrder, stats);
+  else stringMatches(hyp, refs, maxOrder, stats);
+  return stats;
+}
 
+function packedMatches(hyp: Int32Array, refs: readonly Int32Array[], vocabSize: number, maxOrder: number, stats: number[]): void {
+  refTable.reset(refs.reduce((s, r) => s + maxOrder * r.length, 0));
+  if (refs.length === 1) forEachNgram(refs[0]!, vocabSize, maxOrder, (key) => refTable.add(key));
+  else {
+    for (const ref of refs) {
+      oneRefTable.reset(maxOrder * ref.length);
+      forEachNgram(ref, vocabSize, maxOrder, (key) => oneRefTable.add(key));
+      for (const [key, count] of oneRefTable.entries()) refTable.max(key, count);
+    }
+  }
+  forEachNgram(hyp, vocabSize, maxOrder, (key, n) => {
+    stats[2 + maxOrder + n - 1]!++;
+    if (refTable.take(key)) stats[2 + n - 1]!++;
+  });
+}
+
+function stringMatches(hyp: Int32Array, refs: readonly Int32Array[], maxOrder: number, stats: number[]): void {
   const maxRefCounts = new Map<string, number>();
   for (const ref of refs) {
-    for (const [key, count] of stringNgrams(ref, BLEU_MAX_ORDER)) {
+    for (const [key, count] of stringNgrams(ref, maxOrder)) {
       if ((maxRefCounts.get(key) ?? 0) < count) maxRefCounts.set(key, count);
     }
   }
-  for (const [key, count] of stringNgrams(hyp, BLEU_MAX_ORDER)) {
+  for (const [key, count] of stringNgrams(hyp, maxOrder)) {
     const n = Number(key.slice(0, key.indexOf(':')));
     stats[2 + n - 1]! += Math.min(count, maxRefCounts.get(key) ?? 0);
-    stats[2 + BLEU_MAX_ORDER + n - 1]! += count;
+    stats[2 + maxOrder + n - 1]! += count;
   }
-  return stats;
 }
 
 function myLog(x: number): number {
@@ -147,19 +179,20 @@ function myLog(x: number): number {
 
 /** Computes BLEU from (summed) statistics exactly as sacreBLEU's `compute_bleu`. */
 export function bleuFromStatistics(stats: readonly number[], options: BleuOptions & { nrefs?: number | 'var' } = {}): BleuScore {
+  const maxOrder = maxOrderOf(options);
   const sysLen = stats[0] ?? 0;
   const refLen = stats[1] ?? 0;
-  const counts = stats.slice(2, 2 + BLEU_MAX_ORDER);
-  const totals = stats.slice(2 + BLEU_MAX_ORDER, 2 + 2 * BLEU_MAX_ORDER);
+  const counts = Array.from({ length: maxOrder }, (_, i) => stats[2 + i] ?? 0);
+  const totals = Array.from({ length: maxOrder }, (_, i) => stats[2 + maxOrder + i] ?? 0);
   const smooth = options.smoothMethod ?? 'exp';
   const smoothValue = options.smoothValue ?? (smooth === 'floor' ? 0.1 : smooth === 'add-k' ? 1 : 0);
-  const precisions = new Array<number>(BLEU_MAX_ORDER).fill(0);
+  const precisions = new Array<number>(maxOrder).fill(0);
   let smoothMteval = 1;
-  let effOrder = BLEU_MAX_ORDER;
+  let effOrder = maxOrder;
   // sacreBLEU returns 0 outright when nothing matches at all (its issue #141), whatever the smoothing.
   const anyMatch = counts.some((c) => c > 0);
 
-  for (let n = 1; n <= BLEU_MAX_ORDER && anyMatch; n++) {
+  for (let n = 1; n <= maxOrder && anyMatch; n++) {
     if (smooth === 'add-k' && n > 1) {
       counts[n - 1]! += smoothValue;
       totals[n - 1]! += smoothValue;
@@ -189,14 +222,20 @@ export function bleuFromStatistics(stats: readonly number[], options: BleuOption
   const formatted =
     `BLEU = ${formatFixed(score, 2)} ${precisionText} ` +
     `(BP = ${formatFixed(bp, 3)} ratio = ${formatFixed(ratio, 3)} hyp_len = ${sysLen} ref_len = ${refLen})`;
-  const signature = [
+  return { score, counts, totals, precisions, bp, sysLen, refLen, ratio, formatted, signature: bleuSignature(options) };
+}
+
+function bleuSignature(options: BleuOptions & { nrefs?: number | 'var' }): string {
+  const smooth = options.smoothMethod ?? 'exp';
+  const smoothDefault = smooth === 'floor' ? 0.1 : smooth === 'add-k' ? 1 : undefined;
+  const smoothText = smoothDefault === undefined ? smooth : `${smooth}[${formatFixed(options.smoothValue ?? smoothDefault, 2)}]`;
+  return [
     `nrefs:${options.nrefs ?? 1}`,
     `case:${options.lowercase ? 'lc' : 'mixed'}`,
     `eff:${options.effectiveOrder ? 'yes' : 'no'}`,
-    'tok:13a',
-    `smooth:${smooth}`,
+    `tok:${options.tokenize ?? '13a'}`,
+    `smooth:${smoothText}`,
   ].join('|');
-  return { score, counts, totals, precisions, bp, sysLen, refLen, ratio, formatted, signature };
 }
 
 /** Adds statistics vectors element-wise (into a new array). */
@@ -208,29 +247,23 @@ export function sumStatistics(rows: Iterable<readonly number[]>, width: number):
 
 /**
  * Corpus BLEU. `referenceStreams` follows sacreBLEU: `referenceStreams[k][i]` is the k-th
- * reference of segment i (every stream as long as the hypotheses; '' marks a missing reference).
+ * reference of segment i (every stream as long as the hypotheses). As in sacreBLEU 2.6, an empty
+ * string is a reference of length 0, not a missing one.
  */
 export function corpusBleu(hypotheses: readonly string[], referenceStreams: readonly (readonly string[])[], options: BleuOptions = {}): BleuScore {
   checkStreams(hypotheses, referenceStreams);
-  const stats = new Array<number>(2 + 2 * BLEU_MAX_ORDER).fill(0);
-  const nrefsSeen = new Set<number>();
+  const stats = new Array<number>(2 + 2 * maxOrderOf(options)).fill(0);
   for (let i = 0; i < hypotheses.length; i++) {
-    const refs = referenceStreams.map((stream) => stream[i]!);
-    nrefsSeen.add(refs.filter((r) => r !== '').length);
-    const seg = bleuStatistics(hypotheses[i]!, refs, options);
+    const seg = bleuStatistics(hypotheses[i]!, referenceStreams.map((stream) => stream[i]!), options);
     for (let k = 0; k < stats.length; k++) stats[k]! += seg[k]!;
   }
-  const nrefs = nrefsSeen.size === 1 ? [...nrefsSeen][0]! : 'var';
-  return bleuFromStatistics(stats, { ...options, nrefs });
+  return bleuFromStatistics(stats, { ...options, nrefs: referenceStreams.length });
 }
 
 /** Sentence BLEU with sacreBLEU's sentence defaults: exp smoothing and effective order. */
 export function sentenceBleu(hypothesis: string, references: readonly string[], options: BleuOptions = {}): BleuScore {
   const opts = { effectiveOrder: true, ...options };
-  return bleuFromStatistics(bleuStatistics(hypothesis, references, opts), {
-    ...opts,
-    nrefs: references.filter((r) => r !== '').length,
-  });
+  return bleuFromStatistics(bleuStatistics(hypothesis, references, opts), { ...opts, nrefs: references.length });
 }
 
 export function checkStreams(hypotheses: readonly string[], referenceStreams: readonly (readonly string[])[]): void {

@@ -1,12 +1,17 @@
 // Simple answer-level text metrics: exact and normalized match, SQuAD-style token F1, length ratio
 // and JSON validity. Normalization is SQuAD's (lowercase, drop punctuation and the articles
-// a/an/the, collapse whitespace) so token F1 matches the figures the SQuAD script reports.
+// a/an/the, collapse whitespace) so token F1 matches the figures the SQuAD script reports; words
+// are split on Python's whitespace set, as that script does.
+
+import { pySplit } from './python-whitespace.js';
 
 const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
-const ARTICLES = /\b(a|an|the)\b/g;
+// Python's `\b` is Unicode-aware (a word character is a letter, a number or "_"), JavaScript's is
+// ASCII-only: "thé" must keep its "th" + "é" together, so the boundaries are spelled out.
+const ARTICLES = /(?<![\p{L}\p{N}_])(a|an|the)(?![\p{L}\p{N}_])/gu;
 
 export function normalizeAnswer(text: string): string {
-  return text.toLowerCase().replace(PUNCTUATION, '').replace(ARTICLES, ' ').split(/\s+/).filter(Boolean).join(' ');
+  return pySplit(text.toLowerCase().replace(PUNCTUATION, '').replace(ARTICLES, ' ')).join(' ');
 }
 
 export function exactMatch(prediction: string, reference: string): boolean {
@@ -19,8 +24,8 @@ export function normalizedMatch(prediction: string, reference: string): boolean 
 
 /** SQuAD token F1; when either side has no tokens, 1 if both are empty and 0 otherwise. */
 export function tokenF1(prediction: string, reference: string): number {
-  const pred = normalizeAnswer(prediction).split(' ').filter(Boolean);
-  const gold = normalizeAnswer(reference).split(' ').filter(Boolean);
+  const pred = pySplit(normalizeAnswer(prediction));
+  const gold = pySplit(normalizeAnswer(reference));
   if (pred.length === 0 || gold.length === 0) return pred.length === gold.length ? 1 : 0;
   const goldCounts = new Map<string, number>();
   for (const t of gold) goldCounts.set(t, (goldCounts.get(t) ?? 0) + 1);
@@ -40,8 +45,8 @@ export function tokenF1(prediction: string, reference: string): number {
 
 /** Whitespace-token length of the prediction over the reference's (0 when the reference is empty). */
 export function lengthRatio(prediction: string, reference: string): number {
-  const p = prediction.split(/\s+/).filter(Boolean).length;
-  const r = reference.split(/\s+/).filter(Boolean).length;
+  const p = pySplit(prediction).length;
+  const r = pySplit(reference).length;
   return r === 0 ? 0 : p / r;
 }
 

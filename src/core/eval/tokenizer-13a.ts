@@ -1,3 +1,5 @@
+import { pySplit } from './python-whitespace.js';
+
 // sacreBLEU's default "13a" tokenizer (mteval-v13a.pl): the tokenization BLEU scores are quoted
 // with. Reproduced rule for rule so that scores compare with published sacreBLEU figures.
 
@@ -10,6 +12,11 @@ const PERIOD_COMMA_BEFORE_NON_DIGIT = /([.,])([^0-9])/g;
 const DASH_AFTER_DIGIT = /([0-9])(-)/g;
 
 export function tokenize13a(line: string): string {
+  return tokens13a(line).join(' ');
+}
+
+/** The 13a tokens of a line (what `tokenize13a(line).split()` gives, without the join and split). */
+export function tokens13a(line: string): string[] {
   let s = line;
   if (s.includes('<skipped>')) s = s.replaceAll('<skipped>', '');
   if (s.includes('\n')) s = s.replaceAll('-\n', '').replaceAll('\n', ' ');
@@ -21,13 +28,8 @@ export function tokenize13a(line: string): string {
   s = s.replace(PERIOD_COMMA_AFTER_NON_DIGIT, '$1 $2 ');
   s = s.replace(PERIOD_COMMA_BEFORE_NON_DIGIT, ' $1 $2');
   if (s.includes('-')) s = s.replace(DASH_AFTER_DIGIT, '$1 $2 ');
-  return splitWhitespace(s).join(' ');
+  return pySplit(s);
 }
 
-/** Python's `str.split()` with no argument: runs of whitespace, no empty pieces. */
-export function splitWhitespace(s: string): string[] {
-  const parts = s.split(/\s+/);
-  if (parts.length > 0 && parts[0] === '') parts.shift();
-  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-  return parts;
-}
+/** Python's `str.split()` with no argument (Python's whitespace set, not JavaScript's). */
+export const splitWhitespace = pySplit;
