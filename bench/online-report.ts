@@ -63,5 +63,5 @@ console.log(`SQLite list only                 ${listOnly.toFixed(0).padStart(6)}
 console.log(`online report from SQLite        ${fromStore.toFixed(0).padStart(6)} ms   ×${(fromStore / listOnly).toFixed(2)} list-only`);
 console.log(`heap after report: ${heapMb.toFixed(0)} MB (the 100k input array included)`);
 for (const t of report!.tasks) {
-  console.log(`  ${t.task}: ${t.requests} requests, agreement ${((t.agreement.rate ?? 0) * 100).toFixed(1)}% (n = ${t.agreement.comparable}), net savings ${((t.cost.ledger?.netSavingsRatio ?? 0) * 100).toFixed(1)}%`);
+  console.log(`  ${t.task}: ${t.requests} requests, student quality ${((t.agreement.studentQuality.rate ?? 0) * 100).toFixed(1)}% (n = ${t.agreement.studentQuality.n}), net savings ${((t.cost.ledger?.netSavingsRatio ?? 0) * 100).toFixed(1)}%`);
 }

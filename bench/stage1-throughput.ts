@@ -70,7 +70,7 @@ async function runOnce(workers: number, run: number) {
       training_data: rows.map((r) => JSON.stringify({ prompt: r.text, label: r.label })).join('\n'),
       chunk_size: CHUNK,
       concurrency: CONCURRENCY,
-    });
+    }, { tenant: '*' });
     const t0 = performance.now();
     const { job } = await d.triggers.request(prepared.task, { type: 'spec', detail: 'bench' }, { kind: 'dataset', spec: prepared.spec });
     let current = job;

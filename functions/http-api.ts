@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getDistillery } from '../src/function-app-instance.js';
+import { closeDistillery, getDistillery } from '../src/function-app-instance.js';
 import { handleWithApp } from '../src/http/azure-functions-bridge.js';
 
 // Every HTTP route (chat API, admin API, dashboard) goes to the one Hono app. host.json sets
@@ -11,6 +11,13 @@ export async function httpApi(request: HttpRequest, context: InvocationContext):
   const distillery = await getDistillery();
   return handleWithApp(distillery.app, request, context);
 }
+
+/** Host shutdown (scale-in, deployment): flush pair records within DISTILLERY_SHUTDOWN_TIMEOUT_MS. */
+export async function onHostTerminate(): Promise<void> {
+  await closeDistillery();
+}
+
+app.hook.appTerminate(onHostTerminate);
 
 app.http('http-api', {
   route: '{*path}',

@@ -86,16 +86,30 @@ param artifactContainerName string = 'distillery-artifacts'
 @description('NCRONTAB of the trigger check (threshold, per-task schedule, drift).')
 param redistillSchedule string = '0 */5 * * * *'
 
+// --- Azure ML (optional) -------------------------------------------------------------------------
+
+@description('Name of an Azure ML workspace to create for the azure-ml trainer (serverless fine-tuning of Phi-4-mini, Phi-3.5-mini, Llama-3.1-8B). Empty: none. Pick a region that offers serverless fine-tuning of your student (docs/fine-tuning.md).')
+param azureMlWorkspaceName string = ''
+
 // --- Scale -------------------------------------------------------------------------------------
 
-@description('Memory of each Flex Consumption instance; ONNX students run in-process, so 2048 MB is the floor worth using.')
+// Chosen by the capacity model (docs/capacity.md, `npx tsx bench/capacity-model.ts`; the design
+// workload is DESIGN_WORKLOAD in bench/capacity/capacity-math.ts, and test/unit/infra.test.ts
+// checks these defaults against it).
+
+@description('Memory of each Flex Consumption instance; ONNX students run in-process, so 2048 MB (1 vCPU) is the floor worth using.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound on Flex Consumption instances (caps spend and teacher fan-out). 40 is the lowest value every Flex region accepts.')
+@description('Upper bound on Flex Consumption instances (caps spend and teacher fan-out). The model needs 16 busy instances at 10,000 requests/s (80% student); 40 is also the lowest value every Flex region accepts.')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
+
+@description('Concurrent HTTP requests per instance: what keeps one vCPU near 60% at the mean latency of an 80%-student mix (teacher calls wait on I/O). See docs/capacity.md.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 190
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -191,6 +205,20 @@ module teacherAccess 'modules/teacher-access.bicep' = if (!empty(teacherAccountN
   }
 }
 
+module azureMl 'modules/azure-ml.bicep' = if (!empty(azureMlWorkspaceName)) {
+  name: 'azure-ml'
+  scope: rg
+  params: {
+    name: azureMlWorkspaceName
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: 'kvml-${resourceToken}'
+    principalId: identity.outputs.principalId
+  }
+}
+
 module api 'modules/function-app.bicep' = {
   name: 'function-app'
   scope: rg
@@ -207,6 +235,7 @@ module api 'modules/function-app.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmosDatabaseName
     pairTtlSeconds: pairTtlSeconds
@@ -240,3 +269,4 @@ output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output SERVICE_BUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output ARTIFACT_BLOB_SERVICE_URI string = storage.outputs.blobEndpoint
+output AZURE_ML_WORKSPACE_ID string = empty(azureMlWorkspaceName) ? '' : azureMl.outputs.id

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { sentenceChrf } from './core/eval/chrf.js';
 import { summarizeLatencies } from './core/eval/latency-summary.js';
@@ -13,17 +14,44 @@ interface Row {
   reference?: string;
 }
 
-export function parseEvalRows(jsonl: string, limit?: number): Row[] {
+/** A failure the CLI maps to an exit code of its own (cli.ts reads `exitCode`): 2 bad input, 3 the API refused. */
+export class EvalError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 2 | 3,
+  ) {
+    super(message);
+  }
+}
+
+/** The dataset file, or a sentence naming it (never a raw ENOENT). */
+export function readEvalDataset(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : code === 'EACCES' ? 'is not readable' : (err as Error).message;
+    throw new EvalError(`--dataset ${file} ${why}.`, 2);
+  }
+}
+
+export function parseEvalRows(jsonl: string, limit?: number, file = 'dataset'): Row[] {
   const rows: Row[] = [];
   for (const [i, line] of jsonl.split('\n').entries()) {
     if (!line.trim()) continue;
-    const raw = JSON.parse(line) as Record<string, unknown>;
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(line) as Record<string, unknown>;
+    } catch (err) {
+      throw new EvalError(`${file} line ${i + 1}: not JSON (${(err as Error).message}).`, 2);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new EvalError(`${file} line ${i + 1}: expected a JSON object.`, 2);
     const messages = Array.isArray(raw.messages)
       ? (raw.messages as Row['messages']).filter((m) => m.role !== 'assistant')
       : typeof raw.prompt === 'string'
         ? [{ role: 'user' as const, content: raw.prompt }]
         : undefined;
-    if (!messages) throw new Error(`line ${i + 1}: needs "messages" or "prompt"`);
+    if (!messages) throw new EvalError(`${file} line ${i + 1}: needs "messages" or "prompt".`, 2);
     const reference = [raw.label, raw.reference, raw.answer].find((v) => typeof v === 'string') as string | undefined;
     rows.push({ messages, ...(reference !== undefined ? { reference } : {}) });
     if (limit !== undefined && rows.length >= limit) break;
@@ -31,8 +59,20 @@ export function parseEvalRows(jsonl: string, limit?: number): Row[] {
   return rows;
 }
 
-export async function runOfflineEval(o: { url: string; key: string; task: string; dataset: string; limit?: number; concurrency?: number }) {
-  const rows = parseEvalRows(o.dataset, o.limit);
+export async function runOfflineEval(o: { url: string; key: string; task: string; dataset: string; datasetName?: string; limit?: number; concurrency?: number }) {
+  const rows = parseEvalRows(o.dataset, o.limit, o.datasetName);
+  if (rows.length === 0) throw new EvalError(`${o.datasetName ?? 'dataset'} has no rows.`, 2);
+  try {
+    return await evaluateRows(o, rows);
+  } catch (err) {
+    // The API's refusal (unknown task, bad key) is exit 3 like every other API command.
+    if (err instanceof OpenAI.APIError && err.status !== undefined) throw new EvalError(`HTTP ${err.status}: ${(err.error as { message?: string } | undefined)?.message ?? err.message}`, 3);
+    if (err instanceof OpenAI.APIConnectionError) throw new EvalError(`Cannot reach ${o.url}: ${err.message}`, 3);
+    throw err;
+  }
+}
+
+async function evaluateRows(o: { url: string; key: string; task: string; concurrency?: number }, rows: Row[]) {
   const client = new OpenAI({ baseURL: `${o.url.replace(/\/$/, '')}/v1`, apiKey: o.key, maxRetries: 2 });
   const answers: { teacher: string; student: string; tMs: number; sMs: number; studentArm: string }[] = new Array(rows.length);
   let next = 0;

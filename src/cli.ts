@@ -49,8 +49,9 @@ async function api<T>(opts: ApiOptions, method: string, path: string, body?: unk
     }
     throw new CliError(`HTTP ${res.status}: ${message}`, EXIT.api);
   }
-  const type = res.headers.get('content-type') ?? '';
-  return (type.includes('application/json') ? JSON.parse(text) : text) as T;
+  // Exactly application/json: JSONL (application/jsonl) is many documents, returned as text.
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return (type === 'application/json' ? JSON.parse(text) : text) as T;
 }
 
 function apiOptions(cmd: Command): ApiOptions {
@@ -76,13 +77,34 @@ interface JobView {
 const jobLine = (j: JobView) =>
   `${j.id.padEnd(28)} ${j.state.padEnd(17)} ${(j.outcome ?? '').padEnd(9)} ${String(Math.round(j.progress * 100)).padStart(3)}%  ${j.trigger.type.padEnd(9)} ${j.createdAt}`;
 
+interface JobDetail extends JobView {
+  lease: { owner: string; expiresAt: string; live: boolean } | null;
+  deliveries: number;
+  resumes: number;
+  nextRetryAt: string | null;
+  lastError: { code: string; message: string; at: string } | null;
+  cancelRequested: { at: string; by?: string } | null;
+}
+
+const jobDetailText = (j: JobDetail) =>
+  [
+    jobLine(j),
+    `  lease        ${j.lease ? `${j.lease.owner} until ${j.lease.expiresAt}${j.lease.live ? '' : ' (expired)'}` : '-'}`,
+    `  deliveries   ${j.deliveries}   resumes ${j.resumes}`,
+    `  next retry   ${j.nextRetryAt ?? '-'}`,
+    `  last error   ${j.lastError ? `${j.lastError.code}: ${j.lastError.message} (${j.lastError.at})` : '-'}`,
+    ...(j.cancelRequested ? [`  cancel       requested ${j.cancelRequested.at}${j.cancelRequested.by ? ` by ${j.cancelRequested.by}` : ''}`] : []),
+    ...(j.error ? [`  error        ${j.error.message}`] : []),
+    ...j.log.slice(-10).map((l) => `  ${l.at}  ${l.message}`),
+  ].join('\n');
+
 async function watchJob(opts: ApiOptions, id: string): Promise<JobView> {
   let seen = 0;
   for (;;) {
     const job = await api<JobView>(opts, 'GET', `/admin/jobs/${encodeURIComponent(id)}`);
     for (const entry of job.log.slice(seen)) if (!opts.json) console.log(`  ${entry.at}  ${entry.message}`);
     seen = job.log.length;
-    if (job.state === 'succeeded' || job.state === 'failed') return job;
+    if (job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled') return job;
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -152,9 +174,9 @@ export function buildCli(): Command {
       if (o.wait && job.outcome !== 'promoted') throw new CliError(`Job ${job.id} ended ${job.state}${job.outcome ? ` (${job.outcome})` : ''}${job.error ? `: ${job.error.message}` : ''}`, EXIT.jobNotPromoted);
     });
 
-  program
+  const jobs = program
     .command('jobs')
-    .description('List distillation jobs (newest first).')
+    .description('List distillation jobs (newest first); `jobs cancel <id>`, `jobs show <id>`.')
     .option('--task <task>', 'only this task')
     .option('--state <state>', 'only this state')
     .option('--watch', 'refresh every 2 s until Ctrl-C')
@@ -171,12 +193,45 @@ export function buildCli(): Command {
       }
     });
 
+  jobs
+    .command('cancel')
+    .argument('<id>', 'job id, e.g. clinc150-intent.3')
+    .description("Cancel an active job: its worker stops the running step and ends it 'cancelled'.")
+    .option('--wait', 'wait until the job has ended')
+    .addHelpText('after', '\nExamples:\n  npx distillery jobs cancel clinc150-intent.3\n  npx distillery jobs cancel support.7 --wait\n')
+    .action(async (id: string, o: { wait?: boolean }, cmd: Command) => {
+      const g = apiOptions(cmd);
+      let job = await api<JobView>(g, 'POST', `/admin/jobs/${encodeURIComponent(id)}/cancel`);
+      if (o.wait) job = await watchJob(g, job.id);
+      out(g, job, () => (job.state === 'cancelled' ? `cancelled ${jobLine(job)}` : `cancel requested ${jobLine(job)}`));
+    });
+  jobs
+    .command('show')
+    .argument('<id>', 'job id')
+    .description('One job: state, lease, deliveries, next retry, last error and log.')
+    .addHelpText('after', '\nExample:\n  npx distillery jobs show clinc150-intent.3\n')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const g = apiOptions(cmd);
+      const job = await api<JobDetail>(g, 'GET', `/admin/jobs/${encodeURIComponent(id)}`);
+      out(g, job, () => jobDetailText(job));
+    });
+
   const models = program.command('models').description('Student versions of a task: list, promote, roll back.');
-  const versionLine = (v: { id: string; state: string; kind: string; createdAt: string; metrics?: Record<string, number> }) =>
-    `${v.id.padEnd(28)} ${v.state.padEnd(10)} ${v.kind.padEnd(7)} ${v.createdAt}  ${Object.entries(v.metrics ?? {})
-      .slice(0, 3)
-      .map(([k, x]) => `${k}=${Number(x.toFixed(4))}`)
-      .join(' ')}`;
+  // Metrics as columns: the union of every listed version's metric names, in first-seen order.
+  type VersionView = { id: string; state: string; kind: string; createdAt: string; metrics?: Record<string, number> };
+  let metricNames: string[] = [];
+  const versionHeader = (vs: VersionView[]) => {
+    metricNames = [...new Set(vs.flatMap((v) => Object.keys(v.metrics ?? {})))];
+    return `${'version'.padEnd(28)} ${'state'.padEnd(10)} ${'kind'.padEnd(7)} ${'created'.padEnd(24)}  ${metricNames.map((m) => m.padStart(Math.max(10, m.length))).join(' ')}`;
+  };
+  const versionLine = (v: VersionView) => {
+    const names = metricNames.length ? metricNames : Object.keys(v.metrics ?? {});
+    const cells = names.map((m) => {
+      const x = v.metrics?.[m];
+      return (x === undefined ? '-' : String(Number(x.toFixed(4)))).padStart(Math.max(10, m.length));
+    });
+    return `${v.id.padEnd(28)} ${v.state.padEnd(10)} ${v.kind.padEnd(7)} ${v.createdAt.padEnd(24)}  ${metricNames.length ? cells.join(' ') : names.map((m, i) => `${m}=${cells[i]!.trim()}`).join(' ')}`;
+  };
   models
     .command('list')
     .argument('<task>')
@@ -185,7 +240,7 @@ export function buildCli(): Command {
     .action(async (task: string, _o: unknown, cmd: Command) => {
       const g = apiOptions(cmd);
       const list = await api<{ data: Parameters<typeof versionLine>[0][] }>(g, 'GET', `/admin/tasks/${encodeURIComponent(task)}/models`);
-      out(g, list.data, () => list.data.map(versionLine).join('\n') || '(no versions)');
+      out(g, list.data, () => (list.data.length ? [versionHeader(list.data), ...list.data.map(versionLine)].join('\n') : `(no versions of ${task} yet)`));
     });
   models
     .command('promote')
@@ -233,10 +288,10 @@ export function buildCli(): Command {
     .option('--limit <n>', 'first n rows only')
     .addHelpText('after', '\nExample:\n  npx distillery eval clinc150-intent --dataset held-out.jsonl --limit 500\n')
     .action(async (task: string, o: { dataset: string; limit?: string }, cmd: Command) => {
-      const { runOfflineEval } = await import('./cli-eval.js');
+      const { readEvalDataset, runOfflineEval } = await import('./cli-eval.js');
       const g = apiOptions(cmd);
       if (!g.key) throw new CliError('No API key: pass --key or set DISTILLERY_API_KEY.', EXIT.usage);
-      const result = await runOfflineEval({ url: g.url, key: g.key, task, dataset: readFileSync(o.dataset, 'utf8'), ...(o.limit ? { limit: Number(o.limit) } : {}) });
+      const result = await runOfflineEval({ url: g.url, key: g.key, task, dataset: readEvalDataset(o.dataset), datasetName: o.dataset, ...(o.limit ? { limit: Number(o.limit) } : {}) });
       out(g, result, () => result.text);
     });
 
@@ -321,6 +376,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       if (err.message !== 'configuration invalid') console.error(`distillery: ${err.message}`);
       return err.exitCode;
+    }
+    // Errors of the command modules (cli-eval.ts) that carry their exit code.
+    if (err instanceof Error && typeof e.exitCode === 'number') {
+      console.error(`distillery: ${err.message}`);
+      return e.exitCode;
     }
     console.error(`distillery: ${(err as Error).message}`);
     return EXIT.failure;

@@ -40,6 +40,14 @@ export const settingsSchema = z.object({
     .string()
     .optional()
     .describe('Folder of the durable outbox for pair records while the store is down (default <data dir>/pair-spool; local disk).'),
+  DISTILLERY_PAIR_DURABILITY: z
+    .enum(['batched', 'write-ahead'])
+    .default('batched')
+    .describe(
+      'When a pair record is safe from a crash (kill -9). batched: written with its batch, at most ~10 ms plus one store write after the response (see RELIABILITY.md). write-ahead: the response ends only after the record is fsync\'ed to the outbox (zero loss, costs latency: see BENCHMARKS.md).',
+    ),
+  DISTILLERY_PAIR_QUEUE_MAX: int(10_000).describe('Pair records held in memory while the store and the outbox cannot take them; beyond it records are refused, counted and /healthz says degraded.'),
+  DISTILLERY_SHUTDOWN_TIMEOUT_MS: int(10_000).describe('Graceful shutdown deadline (SIGTERM, Functions host shutdown): in-flight requests, idle keep-alive sockets, pair flush; the process exits within it.'),
   DISTILLERY_HOST: z.string().default('127.0.0.1').describe('Standalone server bind address.'),
   DISTILLERY_PORT: z.coerce.number().int().min(0).max(65535).default(8787).describe('Standalone server port (0 = any free port).'),
   DISTILLERY_API_KEYS: z
@@ -48,6 +56,12 @@ export const settingsSchema = z.object({
     .describe('JSON array of {tenant, scopes: ["chat"|"admin"], sha256, ratePerSecond?}. Empty: the standalone server makes one key at start.'),
   DISTILLERY_MAX_BODY_BYTES: int(4 * 1024 * 1024).describe('Largest accepted request body; larger bodies get 413 before they are read whole.'),
   DISTILLERY_CORS_ORIGINS: z.string().default('').describe('Comma-separated origins allowed by CORS; empty = CORS closed.'),
+  DISTILLERY_MAX_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(256)
+    .describe('Chat requests in flight per process (streams until their last byte); beyond it 503 with retry-after, counted and logged. 0 = no cap.'),
   DISTILLERY_STORE: z.enum(['sqlite', 'cosmos']).default('sqlite').describe('Pair, job and model-registry store.'),
   DISTILLERY_QUEUE: z.enum(['local', 'servicebus']).default('local').describe('Distillation job queue.'),
   DISTILLERY_ARTIFACTS: z.enum(['fs', 'blob']).default('fs').describe('Artifact store for datasets and student models.'),

@@ -19,9 +19,18 @@ export function getDistillery(): Promise<Distillery> {
   return instance;
 }
 
-/** Flushes pair records and closes stores (tests, graceful worker shutdown). */
-export async function closeDistillery(): Promise<void> {
+/**
+ * Flushes pair records and closes stores (Functions host shutdown, tests), within the deadline
+ * (default DISTILLERY_SHUTDOWN_TIMEOUT_MS): the host has stopped sending invocations; pairs of
+ * answered ones still being built are waited for, what the store does not take in time is spooled.
+ */
+export async function closeDistillery(options: { deadlineInMs?: number } = {}): Promise<void> {
   const current = instance;
   instance = undefined;
-  if (current) await (await current).close();
+  if (!current) return;
+  const distillery = await current;
+  const deadlineInMs = options.deadlineInMs ?? distillery.config.settings.DISTILLERY_SHUTDOWN_TIMEOUT_MS;
+  const deadline = Date.now() + deadlineInMs;
+  await distillery.pairWriter.close({ deadlineInMs: deadlineInMs * 0.8 });
+  await Promise.race([distillery.close(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
 }

@@ -28,7 +28,47 @@ export interface RunningPlatform extends RunningServer {
   distillery: Distillery;
   /** A key with chat and admin scope (generated when none is configured). */
   apiKey?: string;
-  close(): Promise<void>;
+  /** Graceful shutdown within the deadline (default DISTILLERY_SHUTDOWN_TIMEOUT_MS). */
+  close(options?: { deadlineInMs?: number }): Promise<void>;
+}
+
+/** Resolves with the step's result, or at the deadline (the step goes on, unawaited). */
+function within(deadline: number, step: Promise<unknown>): Promise<unknown> {
+  return Promise.race([step, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+}
+
+/**
+ * The shutdown sequence, all within one deadline: stop accepting and answer what is in flight
+ * with `Connection: close` (60% of the time), then flush pair records — those of answered
+ * responses still being built included — spooling what the store does not take in time, then
+ * stop background work and close stores.
+ */
+async function shutDown(p: {
+  server: RunningServer;
+  work: BackgroundWork | undefined;
+  distillery: Distillery;
+  builtins: DemoTeacherServer[];
+  telemetry: { shutdown(): Promise<void> } | undefined;
+  deadlineInMs: number;
+}): Promise<void> {
+  const deadline = Date.now() + p.deadlineInMs;
+  const left = () => Math.max(0, deadline - Date.now());
+  await p.server.close({ deadlineInMs: left() * 0.6 });
+  await p.distillery.pairWriter.close({ deadlineInMs: left() * 0.75 });
+  await within(deadline - 100, (async () => {
+    await p.work?.stop();
+    await p.distillery.close();
+    for (const b of p.builtins) await b.close();
+    await p.telemetry?.shutdown();
+  })());
+}
+
+/** A port already taken is the usual first-run failure: say which setting moves it. */
+export function explainListenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return err;
+  const why = code === 'EADDRINUSE' ? 'is already in use (another Distillery, or another server)' : 'may not be opened by this user';
+  return Object.assign(new Error(`Port ${port} on ${host} ${why} (${code}). Stop the other server, or choose another port: DISTILLERY_PORT=8788 npm start (DISTILLERY_PORT=0 picks a free one).`), { code, cause: err });
 }
 
 /** Starts the models the configuration marks as built in, and points the config at them. */
@@ -72,10 +112,18 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
   }
   // Without configured keys the generated key must not be reachable from the network.
   const host = distillery.generatedKeys.length ? '127.0.0.1' : (options.host ?? config.settings.DISTILLERY_HOST);
-  const server = await listen(distillery.app, { host, port: options.port ?? config.settings.DISTILLERY_PORT });
+  const port = options.port ?? config.settings.DISTILLERY_PORT;
+  const server = await listen(distillery.app, { host, port }).catch(async (err: unknown) => {
+    // Nothing listens: stop what was started, so the process exits with the explanation.
+    await work?.stop();
+    await distillery.close();
+    for (const b of builtins) await b.close();
+    await telemetry?.shutdown();
+    throw explainListenError(err, host, port);
+  });
   const apiKey = distillery.generatedKeys[0]?.key;
 
-  print(`Distillery is listening on ${server.url}  (dashboard: ${server.url}/dashboard, API reference: ${server.url}/docs/api)`);
+  print(`Distillery is listening on ${server.url}  (console: ${server.url}/console, API reference: ${server.url}/docs/api)`);
   for (const k of distillery.generatedKeys) {
     print(`API key (operator, scopes ${k.scopes.join('+')}), shown once: ${k.key}`);
   }
@@ -90,19 +138,19 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
   }
 
   let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await server.close();
-      await work?.stop();
-      await distillery.close();
-      for (const b of builtins) await b.close();
-      await telemetry?.shutdown();
-    })());
+  const close = (o?: { deadlineInMs?: number }) =>
+    (closing ??= shutDown({ server, work, distillery, builtins, telemetry, deadlineInMs: o?.deadlineInMs ?? config.settings.DISTILLERY_SHUTDOWN_TIMEOUT_MS }));
   if (!options.embedded) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
-        print(`\n${signal}: flushing pair records and shutting down`);
-        close().then(
+        const deadlineInMs = config.settings.DISTILLERY_SHUTDOWN_TIMEOUT_MS;
+        print(`\n${signal}: finishing in-flight requests, flushing pair records, exiting within ${deadlineInMs} ms`);
+        // The deadline holds even if a step hangs: an orchestrator's SIGKILL would lose more.
+        setTimeout(() => {
+          print(`shutdown deadline of ${deadlineInMs} ms reached: exiting`);
+          process.exit(1);
+        }, deadlineInMs).unref();
+        close({ deadlineInMs }).then(
           () => process.exit(0),
           () => process.exit(1),
         );

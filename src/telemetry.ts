@@ -17,6 +17,8 @@ import type { TokenCredential } from '@azure/identity';
 import type { Arm, ChatModelResult, ChatStreamEvent } from './core/chat/chat-model-types.js';
 import { DistilleryError } from './core/errors.js';
 import type { ChatModel, PairStore } from './core/ports.js';
+import { pairAgreement, type AgreementTask } from './core/pairs/pair-agreement.js';
+import { pairProvenance } from './core/pairs/pair-provenance.js';
 import type { PairRecord } from './core/pairs/pair-record.js';
 
 // OpenTelemetry traces and metrics for the gateway and the job runner.
@@ -177,7 +179,7 @@ function createInstruments(): Instruments {
     }),
     cost: meter.createCounter('distillery.cost', { description: 'Upstream cost of served requests, by task and arm.', unit: 'USD' }),
     agreement: meter.createHistogram('distillery.agreement', {
-      description: 'Student-teacher agreement of compared pairs (0..1), by task.',
+      description: 'Student quality: student-teacher agreement (0..1) of random-shadow pairs, by task.',
       unit: '1',
       advice: { explicitBucketBoundaries: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1] },
     }),
@@ -379,13 +381,21 @@ export function recordAgreement(task: string, value: number): void {
   active.instruments.agreement.record(value, attrs);
 }
 
-/** The metrics of one pair handed to the writer: the served arm's request, latency and cost; agreement where both labels exist. */
-export function recordPairMetrics(pair: PairRecord): void {
+/**
+ * The metrics of one pair handed to the writer: the served arm's request, latency and cost; and
+ * pairAgreement for pairs of the random shadow sample only, so `distillery.agreement` is the
+ * student-quality estimate of the report (escalations, the student's hardest prompts, would drag
+ * it with the cascade threshold). Without the task, pairs with labels are judged as labels and
+ * others as normalised text.
+ */
+export function recordPairMetrics(pair: PairRecord, task?: AgreementTask): void {
   const served = pair.servedArm === 'teacher' ? pair.teacher : pair.student;
   if (served && !served.error) {
     recordRequest({ task: pair.task, arm: pair.servedArm, latencyInMs: served.latencyInMs, ...(served.costUsd !== undefined ? { costUsd: served.costUsd } : {}) });
   }
-  if (pair.labels?.teacher != null && pair.labels.student != null) recordAgreement(pair.task, pair.labels.teacher === pair.labels.student ? 1 : 0);
+  if (!pairProvenance(pair).randomShadow) return;
+  const verdict = pairAgreement(pair, task);
+  if (verdict !== 'not_comparable') recordAgreement(pair.task, verdict === 'agree' ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,6 +452,8 @@ export function traceChatModel(model: ChatModel, arm: Arm): ChatModel {
   return {
     id: model.id,
     hosting: model.hosting,
+    // The cascade reads a student version's calibrated τ from the model it resolved.
+    ...(model.cascadeCalibration ? { cascadeCalibration: model.cascadeCalibration } : {}),
     generate: (request, options) =>
       withSpan(name, attributes, async (span) => {
         const result = await model.generate(request, options);
@@ -479,4 +491,29 @@ export function tracePairStore(store: PairStore): PairStore {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+// --- Cosmos DB request units (adapters/cosmos/request-charge.ts, docs/capacity.md) -------------
+
+let requestUnits: { owner: Active; counter: Counter } | undefined;
+
+/**
+ * The request charge of one Cosmos DB operation, as `distillery.cosmos.request_units` by container
+ * (`distillery.store` = `cosmos.<container>`) and operation; an operation ending in `.estimated`
+ * was charged from the documented size table (the service's figure was missing or a placeholder).
+ */
+export function recordCosmosRequestCharge(charge: { container: string; operation: string; requestUnits: number; estimated: boolean }): void {
+  if (!active || !Number.isFinite(charge.requestUnits) || charge.requestUnits < 0) return;
+  if (requestUnits?.owner !== active) {
+    const counter = metrics.getMeter(TRACER_NAME).createCounter('distillery.cosmos.request_units', {
+      description: 'Cosmos DB request units consumed, by container and operation (.estimated: from item size).',
+      unit: '{RU}',
+    });
+    requestUnits = { owner: active, counter };
+  }
+  const { attributes } = sanitizeAttributes({
+    'distillery.store': `cosmos.${charge.container}`,
+    'distillery.store.operation': charge.estimated ? `${charge.operation}.estimated` : charge.operation,
+  });
+  requestUnits.counter.add(charge.requestUnits, attributes);
 }

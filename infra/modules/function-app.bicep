@@ -19,6 +19,7 @@ param deploymentContainerName string
 param applicationInsightsConnectionString string
 param instanceMemoryMB int
 param maximumInstanceCount int
+param httpPerInstanceConcurrency int
 
 param cosmosEndpoint string
 param cosmosDatabaseName string
@@ -84,9 +85,15 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           }
         }
       }
+      // From the capacity model: docs/capacity.md.
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'node'
@@ -144,6 +151,14 @@ var distillerySettings = {
   DISTILLERY_SPOOL_DIR: '/tmp/distillery/pair-spool'
   DISTILLERY_API_KEYS: empty(apiKeySha256) ? '' : string(firstApiKey)
   DISTILLERY_MAX_BODY_BYTES: string(maxBodyBytes)
+  // The host already holds requests beyond perInstanceConcurrency; the process cap sits above it
+  // so that only a runaway (streams held open) is refused with 503.
+  DISTILLERY_MAX_IN_FLIGHT: '400' // about 2 × httpPerInstanceConcurrency (190)
+  // Pairs of answered responses reach the outbox within ~10 ms; write-ahead costs ~1 ms a request.
+  DISTILLERY_PAIR_DURABILITY: 'batched'
+  DISTILLERY_PAIR_QUEUE_MAX: '10000'
+  // Flex Consumption gives an instance being drained a grace period; finish within it.
+  DISTILLERY_SHUTDOWN_TIMEOUT_MS: '10000'
   DISTILLERY_CORS_ORIGINS: corsOrigins
   DISTILLERY_STORE: 'cosmos'
   DISTILLERY_QUEUE: 'servicebus'

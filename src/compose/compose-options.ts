@@ -18,5 +18,9 @@ export interface ComposeOptions {
   credential?: TokenCredential;
   /** Test hook passed to the job runner. */
   afterJobStep?: JobRunnerDeps['afterStep'];
+  /** How long a silent job worker keeps its lease (default 60 s; tests shorten it). */
+  jobLeaseDurationInMs?: number;
+  /** Wait before a failed job message is delivered again (default: core/distill/job-redelivery.ts; tests shorten it). */
+  jobRedeliveryDelayInMs?: (failedDeliveryCount: number) => number;
   log?: (message: string) => void;
 }

@@ -5,6 +5,7 @@ import { readStudentArtifacts } from '../adapters/onnx/student-artifacts.js';
 import { createOpenAIModel } from '../adapters/openai/create-openai-model.js';
 import type { Config } from '../config.js';
 import { CanaryController } from '../core/distill/canary.js';
+import { AdaptiveShadowController } from '../core/routing/adaptive-shadow-controller.js';
 import { DistilleryError } from '../core/errors.js';
 import type { ChatModel, Clock, ModelResolver, ModelVersion } from '../core/ports.js';
 import { CircuitBreakerChatModel } from '../core/routing/circuit-breaker.js';
@@ -20,6 +21,8 @@ import type { Stores } from './stores.js';
 export interface Models {
   /** A model of the configuration document by id (teachers, remote students). */
   configuredModel(id: string): ChatModel;
+  /** The same model without the serving circuit breaker: stage 1 of a dataset job pauses by its own policy. */
+  unguardedModel(id: string): ChatModel;
   /** Any registry version as a ChatModel (evaluation of candidates, not only the promoted one). */
   loadStudent(version: ModelVersion): Promise<ChatModel>;
   resolver: ModelResolver;
@@ -37,8 +40,19 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
     if (!m) {
       const settings = document.models[id];
       if (!settings) throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
-      m = new CircuitBreakerChatModel(createOpenAIModel(id, settings, clientOptions), { clock, ...settings.circuitBreaker });
+      m = new CircuitBreakerChatModel(createOpenAIModel(id, settings, clientOptions), { clock, ...settings.circuitBreaker, maxInFlight: settings.maxInFlight });
       cache.set(id, m);
+    }
+    return m;
+  };
+  const unguarded = new Map<string, ChatModel>();
+  const unguardedModel = (id: string): ChatModel => {
+    let m = unguarded.get(id);
+    if (!m) {
+      const settings = document.models[id];
+      if (!settings) throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
+      m = createOpenAIModel(id, settings, clientOptions);
+      unguarded.set(id, m);
     }
     return m;
   };
@@ -47,8 +61,10 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
     const ref = version.endpoint?.modelRef;
     const base = ref ? document.models[ref] : undefined;
     if (!base || !version.endpoint) return undefined;
-    const settings = { ...base, model: version.endpoint.model, deployment: version.endpoint.model };
-    return new CircuitBreakerChatModel(createOpenAIModel(version.id, settings, clientOptions), { clock, ...base.circuitBreaker });
+    // Azure ML serves each fine-tune from an endpoint of its own: its URL comes with the version.
+    const at = version.endpoint.baseURL ? { provider: 'openai' as const, baseURL: version.endpoint.baseURL, endpoint: undefined } : {};
+    const settings = { ...base, model: version.endpoint.model, deployment: version.endpoint.model, ...at };
+    return new CircuitBreakerChatModel(createOpenAIModel(version.id, settings, clientOptions), { clock, ...base.circuitBreaker, maxInFlight: base.maxInFlight });
   };
   const students = new RegistryStudentResolver({
     registry: stores.registry,
@@ -58,9 +74,11 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
     remoteModel: remoteVersionModel,
   });
   const canary = new CanaryController({ jobs: stores.jobStore, registry: stores.registry, pairs: stores.pairStore, tasks, clock });
+  const shadow = new AdaptiveShadowController({ registry: stores.registry, pairs: stores.pairStore, tasks, clock });
   const withSpans = tracedPerArm();
   const resolver: ModelResolver = {
     canaryShare: (task, student) => canary.shareFor(task.name, student.id),
+    shadowRate: (task, student) => shadow.rateFor(task, student.id),
     teacher: (task) => withSpans(configuredModel(task.teacher), 'teacher'),
     student: async (task, opts) => {
       if (!task.student) return undefined;
@@ -79,7 +97,7 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
     // Its own session cache: releasing an evaluated model never touches the sessions serving traffic.
     return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar, sessionCache: new OnnxSessionCache() });
   };
-  return { configuredModel, loadStudent, resolver, canary, invalidateStudent: (task) => students.invalidate(task) };
+  return { configuredModel, unguardedModel, loadStudent, resolver, canary, invalidateStudent: (task) => students.invalidate(task) };
 }
 
 /** Telemetry spans per arm call (a no-op unless telemetry was started); one wrapper per model and arm. */

@@ -8,6 +8,8 @@ import type { Config } from '../config.js';
 import type { ArtifactStore, JobQueue, JobStore, ModelRegistry, PairStore } from '../core/ports.js';
 import type { ComposeOptions } from './compose-options.js';
 import { credentialFor, isLoopback } from './credentials.js';
+import { jobRedeliveryDelayInMs } from '../core/distill/job-redelivery.js';
+import { recordCosmosRequestCharge } from '../telemetry.js';
 
 // The stores behind the ports: embedded defaults (SQLite, a local folder) or Azure (Cosmos DB,
 // Service Bus, Blob Storage). Azure SDKs load only when configured: a cold start on embedded
@@ -58,8 +60,11 @@ async function cosmosStores(config: Config, options: ComposeOptions, closers: St
         { enableEndpointDiscovery: !isLoopback(endpoint!) },
       );
   const ttl = settings.DISTILLERY_PAIR_TTL_SECONDS;
+  const local = settings.CosmosDb ? /127\.0\.0\.1|localhost/.test(settings.CosmosDb) : isLoopback(endpoint!);
   const containers = await ensureCosmosContainers(client, {
     databaseId: settings.DISTILLERY_COSMOS_DATABASE,
+    // Every operation's RU into telemetry; the local test server's charge is a placeholder: estimate.
+    requestCharges: { listener: recordCosmosRequestCharge, trustReportedCharge: !local },
     ...(ttl > 0 ? { timeToLiveInSeconds: { pairs: ttl } } : {}),
   });
   closers.push(() => client.dispose());
@@ -83,6 +88,8 @@ async function createJobQueue(config: Config, dataDir: string, options: ComposeO
           }),
       queueName: settings.DISTILLERY_JOBS_QUEUE,
       maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
+      // A failed job comes back after a back-off (a scheduled copy), so an outage does not burn its deliveries.
+      retryDelayInMs: redeliveryDelay(options),
     });
   }
   return new SqliteJobQueue({
@@ -91,8 +98,12 @@ async function createJobQueue(config: Config, dataDir: string, options: ComposeO
     maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
     // A training step holds the lock for seconds; the queue renews it while the handler runs.
     lockDurationInMs: 30_000,
+    retryDelayInMs: redeliveryDelay(options),
   });
 }
+
+/** The job redelivery back-off (core/distill/job-redelivery.ts) unless a test shortens it. */
+const redeliveryDelay = (options: ComposeOptions) => options.jobRedeliveryDelayInMs ?? ((n: number) => jobRedeliveryDelayInMs(n));
 
 async function createArtifactStore(config: Config, dataDir: string, options: ComposeOptions): Promise<ArtifactStore> {
   const { settings } = config;

@@ -87,13 +87,14 @@ export class UpstreamError extends DistilleryError {
   constructor(
     model: string,
     message: string,
-    opts: { upstreamStatus?: number; timeout?: boolean; retryable?: boolean; cause?: unknown } = {},
+    opts: { upstreamStatus?: number; timeout?: boolean; retryable?: boolean; retryAfterInSeconds?: number; cause?: unknown } = {},
   ) {
     super(`Upstream model '${model}' failed: ${message}`, {
       status: opts.timeout ? 504 : 502,
       type: opts.timeout ? 'timeout_error' : 'upstream_error',
       code: opts.timeout ? 'upstream_timeout' : 'upstream_error',
       retryable: opts.retryable ?? true,
+      ...(opts.retryAfterInSeconds !== undefined ? { retryAfterInSeconds: opts.retryAfterInSeconds } : {}),
       cause: opts.cause,
     });
     this.name = 'UpstreamError';

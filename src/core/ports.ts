@@ -6,7 +6,9 @@
 import type { Arm, CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from './chat/chat-model-types.js';
 import type { ChatCompletionRequest } from './chat/chat-request-schema.js';
 import type { DatasetExample } from './distill/dataset-builder.js';
+import type { JobSteps } from './distill/job-steps.js';
 import type { PairQuery, PairRecord } from './pairs/pair-record.js';
+import type { StudentCascadeCalibration } from './routing/policy-schema.js';
 import type { TaskRuntime } from './tasks/task-catalog.js';
 import type { TaskConfig } from './tasks/task-schema.js';
 
@@ -23,6 +25,8 @@ export interface ChatModel {
   readonly id: string;
   /** Where it runs: decides how cost is computed (tokens vs GB-seconds). */
   readonly hosting: 'remote' | 'in-process';
+  /** A student version's cascade τ, chosen by its job for a quality target (see core/eval/risk-coverage.ts). */
+  readonly cascadeCalibration?: StudentCascadeCalibration;
   generate(request: ChatModelRequest, options?: CallOptions): Promise<ChatModelResult>;
   stream(request: ChatModelRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent>;
 }
@@ -54,7 +58,8 @@ export type JobState =
   | 'training'
   | 'evaluating'
   | 'succeeded'
-  | 'failed';
+  | 'failed'
+  | 'cancelled';
 
 export interface JobLogEntry {
   at: string;
@@ -78,11 +83,22 @@ export interface JobRecord {
   startedAt?: string;
   finishedAt?: string;
   tenant?: string;
-  /** Free-form step outputs (dataset version, model version, evaluation summary, gate reasons). */
-  steps: Record<string, unknown>;
+  /** Step outputs (dataset version, model version, evaluation summary, gate reasons). */
+  steps: JobSteps;
   log: JobLogEntry[];
   spec?: unknown;
   error?: { code: string; message: string };
+  /** The worker advancing the job holds it until `expiresAt` (renewed by its heartbeat). */
+  lease?: { owner: string; expiresAt: string };
+  /** Times a worker took the job over from one that stopped advancing it. */
+  resumes?: number;
+  /** Deliveries of the job's message seen so far (the last worker's count). */
+  deliveries?: number;
+  /** When a failed attempt will be tried again (queue back-off), and why it failed. */
+  nextRetryAt?: string;
+  lastError?: { code: string; message: string; at: string };
+  /** An operator asked to cancel: the worker stops its running step and ends the job `cancelled`. */
+  cancelRequested?: { at: string; by?: string };
   /** Opaque version for optimistic concurrency; set by the store. */
   etag?: string;
 }
@@ -101,6 +117,28 @@ export interface JobStore {
   update(job: JobRecord, options?: OperationOptions): Promise<JobRecord>;
   /** Newest first. */
   list(query?: JobQuery, options?: OperationOptions): AsyncIterable<JobRecord>;
+  /**
+   * Records a trigger that fired while the task had an active job, beside that job (never in it):
+   * one pending request per task, later triggers coalesce into it (count, first and last).
+   */
+  recordPendingTrigger(task: string, trigger: PendingTriggerEntry, options?: OperationOptions): Promise<PendingTrigger>;
+  getPendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined>;
+  /** Removes and returns the task's pending request (at most one caller gets it). */
+  takePendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined>;
+}
+
+export interface PendingTriggerEntry {
+  type: JobRecord['trigger']['type'];
+  detail?: string;
+  at: string;
+}
+
+export interface PendingTrigger {
+  task: string;
+  /** Triggers coalesced into this request. */
+  count: number;
+  first: PendingTriggerEntry;
+  last: PendingTriggerEntry;
 }
 
 export interface JobMessage {
@@ -212,6 +250,11 @@ export interface Trainer {
   readonly kind: string;
   /** Must be safe to call again for the same job (a worker may die mid-way): same inputs, same outputs. */
   train(request: TrainRequest, options?: OperationOptions & { onProgress?: (fraction: number, message?: string) => void }): Promise<TrainedModel>;
+  /**
+   * Checks, before any paid call, that this trainer can train the task (its target configured and
+   * reachable); throws a DistilleryError whose `param` names the field at fault.
+   */
+  preflight?(task: TaskConfig, options?: OperationOptions): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,6 +299,8 @@ export interface ModelResolver {
   student(task: TaskConfig, options?: { abortSignal?: AbortSignal }): Promise<ChatModel | undefined>;
   /** Canary share of a newly promoted student (see core/distill/canary.ts), if it is ramping. */
   canaryShare?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
+  /** Adaptive shadow rate of the promoted student (see core/routing/adaptive-shadow.ts), when configured. */
+  shadowRate?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
 }
 
 export interface PairSink {

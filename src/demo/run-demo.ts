@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { buildOnlineReport, type OnlineReport } from '../core/eval/online-report.js';
 import { createRandom, shuffleInPlace } from '../core/eval/random.js';
 import { renderOnlineTable } from '../core/eval/report-format.js';
+import { reportSummaryLines } from './demo-summary.js';
 import type { JobRecord } from '../core/ports.js';
 import { packageRoot } from '../package-root.js';
 import { runServe, type RunningPlatform } from '../serve-command.js';
@@ -35,7 +36,10 @@ export interface DemoResult {
   unseen: {
     requests: number;
     servedByStudent: number;
-    /** Student answers equal to the teacher's on the same unseen prompts (teacher asked separately). */
+    /**
+     * A client-side check, not the report's estimate: student-served answers equal to the teacher's
+     * on the same prompts (teacher asked separately). The summary prints the report's estimates.
+     */
     studentTeacherAgreement: number;
     studentTeacherComparable: number;
     accuracy: { overall: number; student: number | null; teacher: number | null };
@@ -207,12 +211,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
   print('\n4. Report');
   print(`   Served by the student: ${byStudent.length}/${answers.length} (${pct(byStudent.length / answers.length)}); by the teacher: ${byTeacher.length}.`);
-  print(`   Agreement with the teacher on unseen prompts (student answers): ${pct(result.unseen.studentTeacherAgreement)}.`);
-  print(`   Accuracy against gold labels: overall ${pct(result.unseen.accuracy.overall)}, student-served ${pct(result.unseen.accuracy.student)}, teacher-served ${pct(result.unseen.accuracy.teacher)}.`);
+  for (const line of reportSummaryLines(report)) print(line);
+  print(`   Check: the teacher asked directly on the ${byStudent.length} student-served prompts agrees with ${pct(result.unseen.studentTeacherAgreement)} of the student's answers.`);
+  print(`   Client-side accuracy against gold labels: overall ${pct(result.unseen.accuracy.overall)}, student-served ${pct(result.unseen.accuracy.student)}, teacher-served ${pct(result.unseen.accuracy.teacher)}.`);
   print(`   Client-side latency p50: student ${result.unseen.latencyP50InMs.student?.toFixed(1)} ms, teacher ${result.unseen.latencyP50InMs.teacher?.toFixed(1)} ms.`);
   if (t) {
     const per1k = (usd: number | undefined) => (usd === undefined ? 'n/a' : `$${usd.toFixed(4)}`);
-    print(`   Cost per 1,000 requests: ${per1k(t.cost.total.per1000RequestsUsd)} (teacher-only would be ${per1k(t.cost.teacherOnlyUsd === null ? undefined : (t.cost.teacherOnlyUsd / Math.max(1, t.requests)) * 1000)}).`);
+    print(`   Cost per 1,000 requests: ${per1k(t.cost.total.per1000RequestsUsd)} (teacher-only would be ${per1k(t.cost.teacherOnlyUsd === null ? undefined : (t.cost.teacherOnlyUsd / Math.max(1, t.requests)) * 1000)}, ${t.cost.teacherOnly.method}).`);
     if (t.cost.ledger) print(`   Savings in this window: $${t.cost.ledger.netSavingsUsd.toFixed(4)} (${pct(t.cost.ledger.netSavingsRatio)}), net of shadow and escalation calls.`);
   }
   print('');

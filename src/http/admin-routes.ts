@@ -1,16 +1,18 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { DistillTriggers } from '../core/distill/distill-triggers.js';
-import { forbidden, invalidRequest, notFound } from '../core/errors.js';
-import { datasetPathOf } from '../core/distill/job-runner.js';
+import { DistilleryError, forbidden, invalidRequest, notFound } from '../core/errors.js';
+import { datasetPathOf, isTerminal } from '../core/distill/job-runner.js';
+import { canDownloadDataset, canSeeJob, isOperator, OPERATOR_TENANT } from '../core/distill/tenant-scope.js';
 import type { ArtifactStore, JobRecord, JobState, JobStore, ModelRegistry, ModelVersion } from '../core/ports.js';
 import type { AppEnv } from './create-app.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
 
 // Admin API (admin-scoped keys): trigger distillation, follow jobs, list, promote and roll back
 // student versions. A key's tenant bounds what it sees; the operator tenant '*' sees everything.
+// Another tenant's job or dataset is answered like a missing one (404), never 403.
 
-export const OPERATOR_TENANT = '*';
+export { OPERATOR_TENANT };
 
 export interface AdminRouteDeps {
   tasks: TaskCatalog;
@@ -20,23 +22,46 @@ export interface AdminRouteDeps {
   triggers: DistillTriggers;
   /** Called after a manual promote/rollback so routers drop cached students at once. */
   onModelChange?: (task: string) => void;
+  /** Leaves a cancel request on an active job (core/distill/job-cancel.ts); absent: cancel answers 501. */
+  cancelJob?: (job: JobRecord, by: string) => Promise<JobRecord>;
+  /** The time the detail view judges leases by. */
+  now?: () => number;
 }
 
-const jobStates = ['queued', 'generating', 'building_dataset', 'training', 'evaluating', 'succeeded', 'failed'] as const;
+const jobStates = ['queued', 'generating', 'building_dataset', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'] as const;
 const listJobsQuery = z.object({
   task: z.string().optional(),
   state: z.enum(jobStates).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-export function canSee(tenant: string, job: Pick<JobRecord, 'tenant'>): boolean {
-  return tenant === OPERATOR_TENANT || job.tenant === undefined || job.tenant === tenant;
-}
+/** Jobs without a tenant (system triggers, older records) are the operator's. */
+export const canSee = canSeeJob;
 
 /** The public view of a job: everything but internal bookkeeping. */
 export function jobView(job: JobRecord) {
   const { etag: _etag, spec, ...rest } = job;
   return { object: 'distillation.job', ...rest, ...(spec !== undefined ? { spec } : {}) };
+}
+
+/**
+ * One job in detail, for an operator deciding whether to act: who holds it and until when, how
+ * many deliveries and take-overs it has had, when a failed attempt runs again and why it failed.
+ * The fields are always present (null when not applicable) so a client can rely on them.
+ */
+export function jobDetailView(job: JobRecord, now: number) {
+  const active = !isTerminal(job.state);
+  const lease = job.lease && active ? { ...job.lease, live: Date.parse(job.lease.expiresAt) > now } : null;
+  return {
+    ...jobView(job),
+    lease,
+    deliveries: job.deliveries ?? 0,
+    resumes: job.resumes ?? 0,
+    // A retry is pending only while nobody runs the job.
+    nextRetryAt: active && !lease?.live ? (job.nextRetryAt ?? null) : null,
+    lastError: job.lastError ?? null,
+    cancelRequested: job.cancelRequested ?? null,
+  };
 }
 
 export const modelView = (v: ModelVersion) => {
@@ -53,7 +78,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
   };
   // Models are shared by every tenant of a task: only the operator may change which one serves.
   const requireOperator = (tenant: string) => {
-    if (tenant !== OPERATOR_TENANT) throw forbidden('Promoting or rolling back a task model needs an operator (tenant "*") admin key.');
+    if (!isOperator(tenant)) throw forbidden('Promoting or rolling back a task model needs an operator (tenant "*") admin key.');
   };
 
   app.get('/tasks', (c) =>
@@ -74,14 +99,21 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
   app.post('/tasks/:task/distill', async (c) => {
     const task = requireTask(c.req.param('task')).config.name;
     const result = await deps.triggers.request(task, { type: 'manual', detail: `admin API (${c.get('principal').keyId})` }, { tenant: c.get('tenant') });
+    // The active job may be another tenant's: say the task is busy without showing it.
+    if (!result.created && !canSee(c.get('tenant'), result.job)) {
+      throw new DistilleryError(`Task '${task}' already has an active job; the trigger was recorded.`, { status: 409, type: 'conflict_error', code: 'job_active', param: 'task' });
+    }
     return c.json({ created: result.created, job: jobView(result.job) }, result.created ? 201 : 200);
   });
 
   app.get('/jobs', async (c) => {
     const q = listJobsQuery.parse(c.req.query());
+    // An unknown task is a 404, as for its models, not an empty list.
+    if (q.task) requireTask(q.task);
     const tenant = c.get('tenant');
     const data = [];
-    for await (const job of deps.jobs.list({ ...(q.task ? { task: q.task } : {}), ...(q.state ? { states: [q.state as JobState] } : {}) })) {
+    const query = { ...(q.task ? { task: q.task } : {}), ...(q.state ? { states: [q.state as JobState] } : {}), ...(isOperator(tenant) ? {} : { tenant }) };
+    for await (const job of deps.jobs.list(query)) {
       if (!canSee(tenant, job)) continue;
       data.push(jobView(job));
       if (data.length >= q.limit) break;
@@ -89,21 +121,36 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     return c.json({ object: 'list', data });
   });
 
-  app.get('/jobs/:id', async (c) => {
-    const job = await deps.jobs.get(c.req.param('id'));
-    if (!job || !canSee(c.get('tenant'), job)) throw notFound(`Job '${c.req.param('id')}' does not exist.`, 'job_not_found');
-    return c.json(jobView(job));
+  // Another tenant's job is answered like a missing one, for reading and for cancelling.
+  const visibleJob = async (id: string, tenant: string) => {
+    const job = await deps.jobs.get(id);
+    if (!job || !canSee(tenant, job)) throw notFound(`Job '${id}' does not exist.`, 'job_not_found', 'id');
+    return job;
+  };
+  const now = deps.now ?? Date.now;
+
+  app.get('/jobs/:id', async (c) => c.json(jobDetailView(await visibleJob(c.req.param('id'), c.get('tenant')), now())));
+
+  app.post('/jobs/:id/cancel', async (c) => {
+    const job = await visibleJob(c.req.param('id'), c.get('tenant'));
+    if (!deps.cancelJob) throw new DistilleryError('Cancelling jobs is not available in this deployment.', { status: 501, type: 'server_error', code: 'not_implemented' });
+    const record = await deps.cancelJob(job, `${c.get('principal').keyId} (tenant ${c.get('tenant')})`);
+    // 202: the worker ends the job; the state says `cancelled` once it has.
+    return c.json(jobDetailView(record, now()), record.state === 'cancelled' ? 200 : 202);
   });
 
   // The versioned dataset a job built: manifest, examples and (generative tasks) fine-tuning files.
+  // A dataset holding pairs of any tenant but the job's own is the operator's only.
   const datasetFiles = ['manifest.json', 'examples.jsonl', 'train.jsonl', 'validation.jsonl', 'validation-report.json'] as const;
   app.get('/jobs/:id/dataset/:file', async (c) => {
     const job = await deps.jobs.get(c.req.param('id'));
     if (!job || !canSee(c.get('tenant'), job)) throw notFound(`Job '${c.req.param('id')}' does not exist.`, 'job_not_found');
     const file = c.req.param('file');
     if (!(datasetFiles as readonly string[]).includes(file)) throw invalidRequest(`file must be one of ${datasetFiles.join(', ')}.`, 'file');
+    const missing = () => notFound(`Job '${job.id}' has no ${file} readable with this API key (yet).`, 'dataset_file_not_found');
+    if (!canDownloadDataset(c.get('tenant'), job)) throw missing();
     const bytes = await deps.artifacts.get(`${datasetPathOf(job)}/${file}`);
-    if (!bytes) throw notFound(`Job '${job.id}' has no ${file} (yet).`, 'dataset_file_not_found');
+    if (!bytes) throw missing();
     return c.body(new Uint8Array(bytes), 200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/jsonl' });
   });
 

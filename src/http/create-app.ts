@@ -3,12 +3,15 @@ import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
 import { forbidden, invalidRequest, notFound, rateLimited, unauthorized } from '../core/errors.js';
-import type { ChatService, ModelResolver } from '../core/ports.js';
+import type { ChatService, GatewayStream, ModelResolver } from '../core/ports.js';
 import type { TaskCatalog, TaskRuntime } from '../core/tasks/task-catalog.js';
 import type { Clock } from '../core/ports.js';
 import { armSchema } from '../core/routing/policy-schema.js';
+import type { AdmissionControl } from './admission-control.js';
 import { ApiKeyAuthenticator, presentedKey, type Principal, type Scope } from './api-key-auth.js';
-import { toOpenAIError } from './error-mapping.js';
+import { clientAddress } from './client-address.js';
+import { describeForLog, toOpenAIError } from './error-mapping.js';
+import { FailedAuthThrottle, type FailedAuthLimit } from './failed-auth-throttle.js';
 import { ChunkEncoder, completionBody } from './openai-wire.js';
 import { readJsonBody } from './read-json-body.js';
 import { TokenBucketLimiter } from './token-bucket-limiter.js';
@@ -43,14 +46,29 @@ export interface AppDeps {
   defaultRatePerSecond?: number;
   routes?: MountedRoutes[];
   newId?: () => string;
+  /** Failed authentications allowed per source before 429 (default 20, then 0.5/s). */
+  failedAuthLimit?: FailedAuthLimit;
+  /** Operator log: upstream failures (redacted) and unexpected errors with their stack. */
+  log?: (message: string) => void;
+  /** Health of parts that can degrade without stopping service (the pair writer), for /healthz. */
+  health?: () => Record<string, { status: 'ok' | 'degraded' }>;
+  /** Cap on chat requests in flight; beyond it 503 + retry-after. Absent = no cap. */
+  admission?: AdmissionControl;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const newId = deps.newId ?? (() => randomUUID().replaceAll('-', ''));
   const limiter = new TokenBucketLimiter(deps.clock);
+  const log = deps.log ?? (() => undefined);
+  const failedAuth = new FailedAuthThrottle(deps.clock, deps.failedAuthLimit, log);
+  const logFailure = (err: unknown, c: Context<AppEnv>) => {
+    const line = describeForLog(err, `${c.req.method} ${new URL(c.req.url).pathname} [request ${c.get('requestId')}]`);
+    if (line) log(line);
+  };
 
   app.onError((err, c) => {
+    logFailure(err, c);
     const { status, body, headers } = toOpenAIError(err);
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
     return c.json(body, status);
@@ -61,9 +79,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.use('*', async (c, next) => {
-    const requestId = c.req.header('x-request-id')?.slice(0, 128).replace(/[^\w.-]/g, '') || newId();
+    // The client's id is only echoed (correlation): pair ids and completion ids are always ours,
+    // so a repeated or chosen x-request-id can never overwrite another pair.
+    const requestId = newId();
     c.set('requestId', requestId);
-    c.header('x-request-id', requestId);
+    c.header('x-request-id', c.req.header('x-request-id')?.slice(0, 128).replace(/[^\w.-]/g, '') || requestId);
     await next();
   });
 
@@ -73,8 +93,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }
 
   const authenticate = (scope: Scope) => async (c: Context<AppEnv>, next: () => Promise<void>) => {
+    const source = clientAddress(c);
+    failedAuth.check(source);
     const principal = deps.auth.verify(presentedKey(c.req.raw.headers));
-    if (!principal) throw unauthorized();
+    if (!principal) {
+      failedAuth.recordFailure(source);
+      throw unauthorized();
+    }
     if (!principal.scopes.has(scope) && !(scope === 'chat' && principal.scopes.has('admin'))) throw forbidden();
     const rate = principal.ratePerSecond ?? deps.defaultRatePerSecond ?? 0;
     if (rate > 0) {
@@ -86,33 +111,48 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   };
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Degraded parts (e.g. pair records refused) show here; the process still serves, so 200.
+  app.get('/healthz', (c) => {
+    const parts = deps.health?.() ?? {};
+    const degraded = Object.values(parts).some((p) => p.status !== 'ok');
+    return c.json({ status: degraded ? 'degraded' : 'ok', ...parts });
+  });
 
   app.use('/v1/*', authenticate('chat'));
 
+  // Exactly what a chat may name: the tasks. The teacher and student behind each are described in
+  // its entry, never listed as models of their own (a chat naming them would be a 404).
+  const modelEntry = async (task: TaskRuntime, created: number) => {
+    const cfg = task.config;
+    const teacher = deps.models.teacher(cfg);
+    const student = cfg.student ? await deps.models.student(cfg).catch(() => undefined) : undefined;
+    return { id: cfg.name, object: 'model', created, owned_by: 'distillery', distillery: { kind: 'task', description: cfg.description, teacher: teacher.id, student: student?.id ?? null, policy: cfg.routing.policy } };
+  };
   app.get('/v1/models', async (c) => {
     const created = Math.floor(deps.clock.now() / 1000);
-    const data: Record<string, unknown>[] = [];
-    const underlying = new Map<string, string>();
-    for (const task of deps.tasks.list()) {
-      const cfg = task.config;
-      const teacher = deps.models.teacher(cfg);
-      const student = cfg.student ? await deps.models.student(cfg).catch(() => undefined) : undefined;
-      underlying.set(teacher.id, 'teacher');
-      if (student) underlying.set(student.id, 'student');
-      data.push({
-        id: cfg.name,
-        object: 'model',
-        created,
-        owned_by: 'distillery',
-        distillery: { kind: 'task', description: cfg.description, teacher: teacher.id, student: student?.id ?? null, policy: cfg.routing.policy },
-      });
-    }
-    for (const [id, role] of underlying) data.push({ id, object: 'model', created, owned_by: 'distillery', distillery: { kind: role } });
+    const data = await Promise.all(deps.tasks.list().map((t) => modelEntry(t, created)));
     return c.json({ object: 'list', data });
+  });
+  app.get('/v1/models/:id', async (c) => {
+    const task = deps.tasks.get(c.req.param('id'));
+    if (!task) throw notFound(`The model '${c.req.param('id')}' does not exist: GET /v1/models lists the tasks a chat may name.`, 'model_not_found', 'model');
+    return c.json(await modelEntry(task, Math.floor(deps.clock.now() / 1000)));
   });
 
   app.post('/v1/chat/completions', async (c) => {
+    // Admitted before the body is read: a refused request costs no buffering. A stream hands its
+    // release to the response body, which holds it until the last byte or the client leaving.
+    const release = deps.admission?.enter();
+    let handedOff = false;
+    try {
+      const response = await chatCompletion(c, () => (handedOff = true), release);
+      return response;
+    } finally {
+      if (!handedOff) release?.();
+    }
+  });
+
+  async function chatCompletion(c: Context<AppEnv>, handOff: () => void, release: (() => void) | undefined): Promise<Response> {
     const body = await readJsonBody(c.req.raw, deps.maxBodyBytes);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw invalidRequest('The request body must be a JSON object.', null, 'invalid_json');
@@ -152,36 +192,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const served = await deps.gateway.stream(invocation);
     setServedHeaders(c, served);
     const encoder = new ChunkEncoder(completionId, created, served.model, request.stream_options?.include_usage === true, request.logprobs === true);
-    const iterator = served.events[Symbol.asyncIterator]();
-    const bytes = new TextEncoder();
-    const stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const next = await iterator.next();
-          if (next.done) {
-            controller.enqueue(bytes.encode('data: [DONE]\n\n'));
-            controller.close();
-            return;
-          }
-          const text = encoder.encode(next.value);
-          if (text) controller.enqueue(bytes.encode(text));
-        } catch (err) {
-          // Headers are gone: the error travels as an SSE event (OpenAI clients raise it), no [DONE].
-          const { body: errorBody } = toOpenAIError(err);
-          controller.enqueue(bytes.encode(`data: ${JSON.stringify(errorBody)}\n\n`));
-          controller.close();
-        }
-      },
-      async cancel() {
-        await iterator.return?.();
-      },
-    });
-    return c.body(stream, 200, {
+    handOff();
+    return c.body(sseBody(served, encoder, release), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
     });
-  });
+  }
 
   for (const mounted of deps.routes ?? []) {
     if (mounted.scope !== 'public') app.use(`${mounted.path}/*`, authenticate(mounted.scope));
@@ -189,6 +206,50 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }
 
   return app;
+}
+
+/**
+ * The SSE body of a served stream. It ends in `data: [DONE]`, or in an OpenAI error event when the
+ * stream fails after the headers (a stalled or cut upstream). When the client leaves, `cancel` must
+ * not wait: the events' generator may be parked on an upstream read, and awaiting its `return()`
+ * would hold the request (and its admission slot) until the upstream speaks again. The request's
+ * signal has already aborted the upstream call; the generator's own cleanup runs when it wakes.
+ */
+function sseBody(served: GatewayStream, encoder: ChunkEncoder, release: (() => void) | undefined): ReadableStream<Uint8Array> {
+  const iterator = served.events[Symbol.asyncIterator]();
+  const bytes = new TextEncoder();
+  let finished = false;
+  const finish = () => {
+    finished = true;
+    release?.();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: string;
+      let last = false;
+      try {
+        const next = await iterator.next();
+        if (next.done) {
+          chunk = 'data: [DONE]\n\n';
+          last = true;
+        } else chunk = encoder.encode(next.value);
+      } catch (err) {
+        // Headers are gone: the error travels as an SSE event (OpenAI clients raise it), no [DONE].
+        chunk = `data: ${JSON.stringify(toOpenAIError(err).body)}\n\n`;
+        last = true;
+      }
+      if (finished) return; // cancelled while waiting: the stream is already closed
+      if (chunk) controller.enqueue(bytes.encode(chunk));
+      if (last) {
+        controller.close();
+        finish();
+      }
+    },
+    cancel() {
+      finish();
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    },
+  });
 }
 
 function setServedHeaders(c: Context<AppEnv>, served: { arm: string; model: string; reason: string }) {

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
+import { isAzureMLSpec, mapAzureMLSpec } from '../core/distill/azure-ml-spec.js';
 import type { DatasetJobs } from '../core/distill/dataset-jobs.js';
 import type { DistillTriggers } from '../core/distill/distill-triggers.js';
+import { uploadPrefixOf } from '../core/distill/tenant-scope.js';
 import { DistilleryError, notFound } from '../core/errors.js';
 import type { JobRecord, JobStore } from '../core/ports.js';
 import { canSee, jobView } from './admin-routes.js';
@@ -36,15 +38,22 @@ export function createDistillationRoutes(deps: DistillationRouteDeps): Hono<AppE
   const app = new Hono<AppEnv>();
 
   app.post('/', async (c) => {
-    const body = await readJsonBody(c.req.raw, deps.maxBodyBytes ?? 64 * 1024 * 1024);
-    const prepared = await deps.datasetJobs.prepare(body, { abortSignal: c.req.raw.signal });
+    let body = await readJsonBody(c.req.raw, deps.maxBodyBytes ?? 64 * 1024 * 1024);
+    // An azure-ai-ml DistillationJob (YAML as JSON) is accepted as it is: mapped, or a 400 naming the field.
+    const azure = isAzureMLSpec(body) ? mapAzureMLSpec(body, { uploadPrefix: uploadPrefixOf(c.get('tenant')) }) : undefined;
+    if (azure) body = azure.spec;
+    // Paths in the spec resolve inside the caller's tenant namespace (tenant-scope.ts).
+    const prepared = await deps.datasetJobs.prepare(body, { abortSignal: c.req.raw.signal, tenant: c.get('tenant') });
+    if (azure?.notUsed.length) prepared.detail += `; Azure ML fields not used: ${azure.notUsed.join(', ')}`;
     const result = await deps.triggers.request(
       prepared.task,
       { type: 'spec', detail: `${prepared.detail} (admin API ${c.get('principal').keyId})` },
       { kind: 'dataset', spec: prepared.spec, tenant: c.get('tenant') },
     );
     if (!result.created) {
-      throw new DistilleryError(`Task '${prepared.task}' already has an active job (${result.job.id}); submit again when it ends.`, {
+      // Another tenant's active job is not named: its id would confirm it exists.
+      const which = canSee(c.get('tenant'), result.job) ? ` (${result.job.id})` : '';
+      throw new DistilleryError(`Task '${prepared.task}' already has an active job${which}; submit again when it ends.`, {
         status: 409,
         type: 'conflict_error',
         code: 'job_active',

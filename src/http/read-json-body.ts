@@ -5,6 +5,8 @@ import { DistilleryError, invalidRequest, payloadTooLarge } from '../core/errors
 // abandoned as soon as it passes the limit, so an oversized body is never buffered whole.
 
 const MAX_DEPTH = 64;
+// One decoder for every request (decode without `stream` keeps no state between calls).
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 async function readStreamWithLimit(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const reader = body.getReader();
@@ -38,7 +40,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw invalidRequest('The request body is not valid UTF-8.', null, 'invalid_encoding');
   }

@@ -1,8 +1,11 @@
 import { Hono, type Context } from 'hono';
+import { isOperator } from '../core/distill/tenant-scope.js';
 import { invalidRequest } from '../core/errors.js';
 import { buildOnlineReport, type OnlineReport } from '../core/eval/online-report.js';
 import type { Pricing } from '../core/eval/pricing.js';
 import { renderOnlineMarkdown, renderOnlineTable } from '../core/eval/report-format.js';
+import { buildTrendReport } from '../core/eval/report-trends.js';
+import type { AgreementTask } from '../core/pairs/pair-agreement.js';
 import type { PairRecord } from '../core/pairs/pair-record.js';
 import type { Clock, PairStore } from '../core/ports.js';
 import { DASHBOARD_CSS, DASHBOARD_SCRIPT } from './dashboard-assets.js';
@@ -12,7 +15,7 @@ import type { AppEnv } from './create-app.js';
 
 // Report routes: the online report as JSON / Markdown / text, the dashboard shell and its assets.
 // Authentication is the mounting app's job; when it has set `tenant`, only that tenant's pairs are
-// read. The report streams the store's async iterable, so memory does not grow with the window.
+// read (the operator tenant '*' reads them all). The report streams the store's async iterable, so memory does not grow with the window.
 
 /** Task names, from a list, a catalog of task runtimes, or a function. */
 export type ReportTaskSource =
@@ -52,6 +55,12 @@ function isoParam(c: Context, name: string): string | undefined {
   return new Date(t).toISOString();
 }
 
+/** Task runtimes when the source is a catalog, so each task's pairs are judged by its kind. */
+function taskRuntimes(source: ReportTaskSource): { tasks?: { get(name: string): AgreementTask | undefined } } {
+  const get = (source as { get?: unknown }).get;
+  return typeof get === 'function' ? { tasks: source as unknown as { get(name: string): AgreementTask | undefined } } : {};
+}
+
 async function* concat(iterables: AsyncIterable<PairRecord>[]): AsyncIterable<PairRecord> {
   for (const it of iterables) yield* it;
 }
@@ -63,11 +72,8 @@ async function* concat(iterables: AsyncIterable<PairRecord>[]): AsyncIterable<Pa
 export function createReportApiRoutes(deps: ReportRoutesDeps): Hono<ReportEnv> {
   const app = new Hono<ReportEnv>();
 
-  app.get('/tasks', async (c) => c.json({ tasks: await taskNames(deps.tasks) }));
-
-  app.get('/online', async (c) => {
-    const format = c.req.query('format') ?? 'json';
-    if (!['json', 'md', 'text'].includes(format)) throw invalidRequest('format must be json, md or text.', 'format', 'invalid_format');
+  /** The window, task, bucket and tenant every report route reads the same way. */
+  async function reportParams(c: Context<ReportEnv>) {
     const now = deps.clock.now();
     const until = isoParam(c, 'until') ?? new Date(now).toISOString();
     const since = isoParam(c, 'since') ?? new Date(Date.parse(until) - (deps.defaultWindowInMs ?? 7 * DAY)).toISOString();
@@ -80,10 +86,31 @@ export function createReportApiRoutes(deps: ReportRoutesDeps): Hono<ReportEnv> {
     }
     const known = await taskNames(deps.tasks);
     if (task !== undefined && !known.includes(task)) throw invalidRequest(`Unknown task '${task}'.`, 'task', 'unknown_task');
-    const tenant = (c.get('tenant') as string | undefined) || undefined;
+    // The operator's '*' means every tenant, not a tenant named '*'.
+    const keyTenant = (c.get('tenant') as string | undefined) || undefined;
+    const tenant = isOperator(keyTenant) ? undefined : keyTenant;
+    return { now, since, until, task, bucketInMs, known, tenant };
+  }
+
+  app.get('/tasks', async (c) => c.json({ tasks: await taskNames(deps.tasks) }));
+
+  // The console's charts: one online report per bucket and task (core/eval/report-trends.ts).
+  app.get('/trends', async (c) => {
+    const { since, until, task, bucketInMs, tenant, known } = await reportParams(c);
+    const names = task ? [task] : known;
+    const signal = c.req.raw.signal;
+    const slice = (t: string, s: string, u: string) => deps.pairStore.list({ task: t, tenant, since: s, until: u }, { abortSignal: signal });
+    const trend = await buildTrendReport(slice, { pricing: deps.pricing, tenant, since, until, bucketInMs, now: deps.clock.now(), taskNames: names, ...taskRuntimes(deps.tasks) });
+    return c.json(trend);
+  });
+
+  app.get('/online', async (c) => {
+    const format = c.req.query('format') ?? 'json';
+    if (!['json', 'md', 'text'].includes(format)) throw invalidRequest('format must be json, md or text.', 'format', 'invalid_format');
+    const { since, until, task, bucketInMs, tenant, known, now } = await reportParams(c);
     const signal = c.req.raw.signal;
     const lists = (task ? [task] : known).map((t) => deps.pairStore.list({ task: t, tenant, since, until }, { abortSignal: signal }));
-    const report: OnlineReport = await buildOnlineReport(concat(lists), { pricing: deps.pricing, task, tenant, since, until, bucketInMs, now });
+    const report: OnlineReport = await buildOnlineReport(concat(lists), { pricing: deps.pricing, task, tenant, since, until, bucketInMs, now, ...taskRuntimes(deps.tasks) });
     if (format === 'md') return c.body(renderOnlineMarkdown(report), 200, { 'content-type': 'text/markdown; charset=utf-8' });
     if (format === 'text') return c.body(renderOnlineTable(report), 200, { 'content-type': 'text/plain; charset=utf-8' });
     return c.json(report);
@@ -97,13 +124,14 @@ export function createDashboardRoutes(deps: Pick<ReportRoutesDeps, 'title'> = {}
   const app = new Hono<ReportEnv>();
   const security = dashboardSecurityHeaders();
 
-  app.get('/dashboard', (c) =>
+  const page = (c: Context) =>
     c.body(dashboardPage({ title: deps.title }), 200, {
       ...security,
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-    }),
-  );
+    });
+  app.get('/dashboard', page);
+  app.get('/console', page);
 
   const asset = (body: () => string | Promise<string>, type: string) => async (c: Context) =>
     c.body(await body(), 200, { ...security, 'content-type': type, 'cache-control': 'public, max-age=3600' });

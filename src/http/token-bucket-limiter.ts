@@ -20,6 +20,24 @@ export class TokenBucketLimiter {
 
   /** Takes a token; returns 0 when allowed, else the milliseconds until a token is available. */
   take(key: string, ratePerSecond: number): number {
+    const bucket = this.refill(key, ratePerSecond);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - bucket.tokens) / ratePerSecond) * 1000);
+  }
+
+  /** Like take, without taking: 0 when a token is available, else the milliseconds until one is. */
+  wait(key: string, ratePerSecond: number): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return 0;
+    const capacity = Math.max(1, ratePerSecond * this.burstSeconds);
+    const tokens = Math.min(capacity, bucket.tokens + ((this.clock.now() - bucket.updatedAt) / 1000) * ratePerSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / ratePerSecond) * 1000);
+  }
+
+  private refill(key: string, ratePerSecond: number): Bucket {
     const now = this.clock.now();
     const capacity = Math.max(1, ratePerSecond * this.burstSeconds);
     let bucket = this.buckets.get(key);
@@ -30,10 +48,6 @@ export class TokenBucketLimiter {
     }
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.updatedAt) / 1000) * ratePerSecond);
     bucket.updatedAt = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - bucket.tokens) / ratePerSecond) * 1000);
+    return bucket;
   }
 }

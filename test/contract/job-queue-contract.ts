@@ -19,8 +19,8 @@ export interface JobQueueHarness {
 export interface JobQueueSettings {
   lockDurationInMs: number;
   maxDeliveryCount: number;
-  /** Wait before a failed message comes back (0: at once). */
-  retryDelayInMs: number;
+  /** Wait before a failed message comes back (0: at once); a function gets the failed delivery's count. */
+  retryDelayInMs: number | ((failedDeliveryCount: number) => number);
 }
 
 export function jobMessage(task = 'clinc150', overrides: Partial<JobMessage['body']> = {}): JobMessage {
@@ -116,6 +116,69 @@ export function jobQueueContract(name: string, createHarness: (settings: JobQueu
       const [dead] = await queue.peekDeadLetters();
       expect(dead).toMatchObject({ messageId: message.messageId, body: message.body });
       expect(dead!.reason).toContain('student training diverged');
+    });
+
+    it('backs off longer after each failed delivery: the delay policy gets the failed delivery count', async () => {
+      const asked: number[] = [];
+      const queue = await (await open({ maxDeliveryCount: 3, retryDelayInMs: (n) => (asked.push(n), 300 * n) }))();
+      const message = jobMessage();
+      await queue.send(message);
+      const at: number[] = [];
+      const sub = queue.subscribe(async () => {
+        at.push(Date.now());
+        throw new Error('job store unavailable');
+      });
+      await waitFor(async () => (await queue.peekDeadLetters()).length === 1, 15_000, 'a dead letter');
+      await sub.close();
+      expect(at).toHaveLength(3);
+      expect(asked).toEqual([1, 2]); // the last delivery is dead-lettered, not delayed
+      expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(300 - 50);
+      expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(600 - 50);
+    });
+
+    it('holds a failed message for its back-off while later messages flow (an outage does not burn deliveries)', async () => {
+      const queue = await (await open({ maxDeliveryCount: 3, retryDelayInMs: 60_000 }))();
+      const failing = jobMessage();
+      await queue.send(failing);
+      const seen: { id: string; count: number }[] = [];
+      let failed!: () => void;
+      const firstFailure = new Promise<void>((r) => (failed = r));
+      const sub = queue.subscribe(async (m) => {
+        seen.push({ id: m.messageId, count: m.deliveryCount });
+        if (m.messageId === failing.messageId) {
+          setImmediate(failed);
+          throw new Error('store outage');
+        }
+      });
+      await firstFailure;
+      // Messages sent after the failure are delivered; the failed one waits out its back-off.
+      const later = [jobMessage(), jobMessage()];
+      for (const m of later) await queue.send(m);
+      await waitFor(() => later.every((m) => seen.some((s) => s.id === m.messageId)), 10_000, 'the later messages');
+      await sub.close();
+      expect(seen.filter((s) => s.id === failing.messageId)).toEqual([{ id: failing.messageId, count: 1 }]);
+      expect(await queue.peekDeadLetters()).toEqual([]);
+    });
+
+    it('delivers a message handed back on close again at once, without the failure back-off', async () => {
+      const client = await open({ retryDelayInMs: 60_000 });
+      const first = await client();
+      const message = jobMessage();
+      await first.send(message);
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      const sub = first.subscribe((_m, { abortSignal }) => {
+        started();
+        // A worker shutting down: its running job stops when the subscription closes.
+        return new Promise<void>((_, reject) => abortSignal?.addEventListener('abort', () => reject(new Error('worker stopping')), { once: true }));
+      });
+      await running;
+      await sub.close();
+      const got: ReceivedJobMessage[] = [];
+      const sub2 = first.subscribe(async (m) => void got.push(m));
+      await waitFor(() => got.length === 1, 15_000, 'the redelivery');
+      await sub2.close();
+      expect(got[0]).toMatchObject({ messageId: message.messageId, deliveryCount: 2 });
     });
 
     it('delivers again, to another receiver, a message whose receiver died before completing', async () => {

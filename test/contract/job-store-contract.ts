@@ -75,8 +75,8 @@ export function jobStoreContract(name: string, create: () => Promise<JobStore>):
       for (let round = 0; round < 3; round++) {
         const [a, b] = await Promise.all([store.get(created.id, { task: created.task }), store.get(created.id, { task: created.task })]);
         const results = await Promise.allSettled([
-          store.update({ ...a!, progress: 0.1 * (round + 1), steps: { winner: 'a' } }),
-          store.update({ ...b!, progress: 0.1 * (round + 1), steps: { winner: 'b' } }),
+          store.update({ ...a!, progress: 0.1 * (round + 1), steps: { counterAtStart: 1 } }),
+          store.update({ ...b!, progress: 0.1 * (round + 1), steps: { counterAtStart: 2 } }),
         ]);
         const won = results.filter((r) => r.status === 'fulfilled');
         const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -133,6 +133,29 @@ export function jobStoreContract(name: string, create: () => Promise<JobStore>):
       await expect(store.update(makeJob(t, { etag: created.etag }))).rejects.toMatchObject({ status: 404 });
       await expect(collect(store.list({ task: t, states: ['nope' as JobRecord['state']] }))).rejects.toBeInstanceOf(DistilleryError);
       expect((await store.get(created.id, { task: t }))!.state).toBe('queued');
+    });
+
+    it('coalesces pending triggers per task beside the job, and hands them to exactly one taker (#15)', async () => {
+      const store = await create();
+      const [t, other] = [task(), task()];
+      const job = await store.create(makeJob(t, { state: 'training' }));
+      expect(await store.getPendingTrigger(t)).toBeUndefined();
+      const first = await store.recordPendingTrigger(t, { type: 'drift', detail: 'agreement 0.7', at: '2026-03-01T10:01:00.000Z' });
+      expect(first).toMatchObject({ task: t, count: 1, first: { type: 'drift' }, last: { type: 'drift' } });
+      const last = await store.recordPendingTrigger(t, { type: 'manual', at: '2026-03-01T10:02:00.000Z' });
+      expect(last).toMatchObject({ count: 2, first: { type: 'drift', detail: 'agreement 0.7' }, last: { type: 'manual', at: '2026-03-01T10:02:00.000Z' } });
+      // Beside the job, never in it: the worker's etag still holds.
+      expect((await store.get(job.id, { task: t }))!.etag).toBe(job.etag);
+      expect(await store.getPendingTrigger(other)).toBeUndefined();
+      // Concurrent triggers are all counted.
+      await Promise.all(Array.from({ length: 5 }, (_, i) => store.recordPendingTrigger(t, { type: 'schedule', at: `2026-03-01T10:03:0${i}.000Z` })));
+      expect((await store.getPendingTrigger(t))!.count).toBe(7);
+      // Two takers racing: one gets the request, the other nothing; then it is gone.
+      const taken = await Promise.all([store.takePendingTrigger(t), store.takePendingTrigger(t)]);
+      expect(taken.filter((x) => x !== undefined)).toHaveLength(1);
+      expect(taken.find((x) => x !== undefined)).toMatchObject({ task: t, count: 7 });
+      expect(await store.getPendingTrigger(t)).toBeUndefined();
+      expect(await store.takePendingTrigger(t)).toBeUndefined();
     });
   });
 }

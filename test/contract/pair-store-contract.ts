@@ -34,9 +34,41 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-export function pairStoreContract(name: string, create: () => Promise<PairStore>): void {
+/** Two instances over one backend: a write through one must be visible to a fresh other. */
+export interface StoreTwins {
+  writer: PairStore;
+  openReader: () => Promise<PairStore>;
+  cleanup?: () => Promise<void>;
+}
+
+export function pairStoreContract(name: string, create: () => Promise<PairStore>, twins: () => Promise<StoreTwins>): void {
   describe(`PairStore contract: ${name}`, () => {
     const task = () => `task-${randomUUID().slice(0, 8)}`;
+
+    // One meaning of "accepted by the store" for every adapter: when upsertMany resolves the
+    // records are durably written (the PairWriter deletes its outbox copy on that promise), so a
+    // fresh instance — another process, or this one after a crash — reads them without any flush.
+    it('upsertMany resolves only once the records are durably written: a fresh instance reads them', async () => {
+      const { writer, openReader, cleanup } = await twins();
+      let reader: PairStore | undefined;
+      try {
+        const t = task();
+        const pairs = Array.from({ length: 25 }, (_, i) => makePair(t, { id: `d-${String(i).padStart(2, '0')}`, createdAt: at(i) }));
+        await writer.upsertMany(pairs.slice(0, 20));
+        await writer.upsert(pairs[20]!);
+        await writer.upsertMany(pairs.slice(21));
+        // No flush, no close of the writer: what it resolved must already be in the backend.
+        reader = await openReader();
+        const listed = await collect(reader.list({ task: t }));
+        expect(listed.map((p) => p.id)).toEqual(pairs.map((p) => p.id));
+        expect(await reader.get(t, 'acme', 'd-24')).toEqual(pairs[24]);
+        expect(await reader.getCounter(t)).toBe(25);
+      } finally {
+        await reader?.close();
+        await writer.close();
+        await cleanup?.();
+      }
+    });
 
     it('gets back exactly what was upserted, and undefined for an absent id', async () => {
       const store = await create();

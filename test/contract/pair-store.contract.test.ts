@@ -7,7 +7,19 @@ import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js'
 import { openTestCosmos } from './cosmos-test-client.js';
 import { makePair, pairStoreContract } from './pair-store-contract.js';
 
-pairStoreContract('SQLite (:memory:)', async () => new SqlitePairStore({ path: ':memory:', pageSize: 7 }));
+pairStoreContract(
+  'SQLite (:memory:)',
+  async () => new SqlitePairStore({ path: ':memory:', pageSize: 7 }),
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pairs-twins-'));
+    const file = path.join(dir, 'pairs.db');
+    return {
+      writer: new SqlitePairStore({ path: file, pageSize: 7 }),
+      openReader: async () => new SqlitePairStore({ path: file, pageSize: 7 }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+);
 
 describe('SqlitePairStore on a file', () => {
   it('keeps records and counters across a reopen (WAL file)', async () => {
@@ -28,7 +40,15 @@ describe('SqlitePairStore on a file', () => {
   });
 });
 
-pairStoreContract('Cosmos DB (test server)', async () => {
-  const cosmos = await openTestCosmos();
-  return new CosmosPairStore({ pairs: cosmos.pairs, counters: cosmos.pairCounters, pageSize: 7, maxBatchSize: 10 });
-});
+pairStoreContract(
+  'Cosmos DB (test server)',
+  async () => {
+    const cosmos = await openTestCosmos();
+    return new CosmosPairStore({ pairs: cosmos.pairs, counters: cosmos.pairCounters, pageSize: 7, maxBatchSize: 10 });
+  },
+  async () => {
+    const cosmos = await openTestCosmos();
+    const open = () => new CosmosPairStore({ pairs: cosmos.pairs, counters: cosmos.pairCounters, pageSize: 7, maxBatchSize: 10 });
+    return { writer: open(), openReader: async () => open() };
+  },
+);

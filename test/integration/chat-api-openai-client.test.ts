@@ -25,12 +25,18 @@ afterAll(async () => {
 });
 
 describe('chat API through the official openai client', () => {
-  it('lists the routable tasks and their underlying models', async () => {
+  it('lists exactly the models a chat may name: every listed id answers a chat, the arms behind them are not listed', async () => {
     const models = await client.models.list();
     const ids = models.data.map((m) => m.id);
-    expect(ids).toEqual(expect.arrayContaining(['support-chat', 'teacher-only', 'teacher', 'student']));
+    expect(ids.sort()).toEqual(['support-chat', 'teacher-only']);
     const task = models.data.find((m) => m.id === 'support-chat') as unknown as { distillery: { teacher: string; student: string } };
     expect(task.distillery).toMatchObject({ teacher: 'teacher', student: 'student' });
+    for (const id of ids) {
+      const answer = await client.chat.completions.create({ model: id, messages: [{ role: 'user', content: 'hello' }] });
+      expect(answer.choices[0]!.message.content).toBeTruthy();
+    }
+    expect((await client.models.retrieve('support-chat')).id).toBe('support-chat');
+    await expect(client.models.retrieve('teacher')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
 
   it('answers non-streaming requests with content, usage and routing headers, and logs both arms', async () => {

@@ -110,6 +110,28 @@ describe('API-client commands against a running server', () => {
     expect(second.text).toMatch(/already running for cli-task: cli-task\.1/);
     const jobs = await api(['--json', 'jobs', '--task', 'cli-task']);
     expect(JSON.parse(jobs.text).map((j: { id: string }) => j.id)).toEqual(['cli-task.1']);
+    expect((await api(['--json', 'jobs', 'show', 'cli-task.1'])).code).toBe(0);
+  });
+  it('jobs show details a job; jobs cancel asks its worker to stop, which ends it cancelled (#15)', async () => {
+    const shown = await api(['jobs', 'show', 'cli-task.1']);
+    expect(shown.code).toBe(0);
+    expect(shown.text).toMatch(/deliveries\s+0\s+resumes 0/);
+    expect(shown.text).toMatch(/next retry\s+-/);
+    const asked = await api(['--json', 'jobs', 'cancel', 'cli-task.1']);
+    expect(asked.code).toBe(0);
+    expect(JSON.parse(asked.text)).toMatchObject({ id: 'cli-task.1', state: 'queued', cancelRequested: { by: expect.stringMatching(/tenant-a/) } });
+    // No worker runs in this process: the one that receives the job's message ends it.
+    const ended = await h.distillery.runner.run('cli-task.1');
+    expect(ended).toMatchObject({ state: 'cancelled', error: { code: 'cancelled' } });
+    const again = await api(['jobs', 'cancel', 'cli-task.1']);
+    expect(again.code).toBe(0);
+    expect(again.text).toMatch(/^cancelled cli-task\.1/m);
+    const missing = await api(['jobs', 'cancel', 'cli-task.99']);
+    expect(missing.code).toBe(EXIT.api);
+    expect(missing.text).toMatch(/HTTP 404/);
+    // The task is free again: the trigger recorded while cli-task.1 waited got its follow-up job.
+    const follow = await h.distillery.jobStore.get('cli-task.2');
+    expect(follow).toMatchObject({ state: 'queued', trigger: { detail: expect.stringMatching(/1 trigger recorded while/) } });
   });
   it('distill --spec posts a dataset job spec; an invalid one is refused with exit 3 naming the field', async () => {
     const file = path.join(tmpdir(), `spec-${process.pid}.json`);

@@ -35,12 +35,13 @@ describe('CosmosPairStore under 429 throttling', () => {
     await store.close();
   });
 
-  it('keeps unwritten pairs queued when throttling outlasts the retries, and writes them on the next flush', async () => {
+  it('refuses the upsert and keeps unwritten pairs queued when throttling outlasts the retries, and writes them on the next flush', async () => {
     const { pairs, pairCounters } = await openTestCosmos(cosmos.endpoint, cosmos.key);
     const store = new CosmosPairStore({ pairs, counters: pairCounters, maxAttempts: 2, writeConcurrency: 1 });
     const batch = Array.from({ length: 5 }, () => makePair('outlasted'));
     cosmos.injectThrottling(1_000, { retryAfterInMs: 1, match: isDocumentWrite });
-    await store.upsertMany(batch);
+    // Not written means not accepted: the caller (the PairWriter) keeps its outbox copy.
+    await expect(store.upsertMany(batch)).rejects.toMatchObject({ code: 'store_throttled', retryable: true });
     await expect(store.flush()).rejects.toMatchObject({ code: 'store_throttled', retryable: true });
     expect(store.pendingCount).toBeGreaterThan(0);
     cosmos.injectThrottling(0);

@@ -107,7 +107,7 @@ describe('dataset distillation on embedded defaults', () => {
     expect(status).toBe(201);
     expect(body).toMatchObject({ object: 'distillation.job', id: 'intents.1', kind: 'dataset', status: 'queued', trigger: { type: 'spec' } });
     // The stored spec references the uploaded file, not the rows.
-    expect(body.spec.training_data.path).toMatch(/^distillations\/uploads\//);
+    expect(body.spec.training_data.path).toMatch(/^tenants\/tenant-a\/distillations\/uploads\//);
 
     const view = await follow(h, body.id);
     expect(view.status, JSON.stringify(view.log)).toBe('succeeded');
@@ -183,10 +183,19 @@ describe('dataset distillation on embedded defaults', () => {
     const view = await follow(h, body.id);
     expect(view.status).toBe('failed');
     expect(view.error.code).toBe('teacher_success_ratio_too_low');
-    expect(view.error.message).toMatch(/answered 180 of 300 examples usably \(success ratio 0\.600 < min_success_ratio 0\.7\)/);
-    expect(view.stage1).toMatchObject({ examples: 300, ok: 180, failed: 120, successRatio: 0.6, errors: { upstream_error: 120 } });
-    // Each failing example was retried (max_attempts 3) before it counted as failed.
-    expect(view.stage1.retries).toBe(240);
+    expect(view.error.message).toMatch(/answered \d+ of 300 examples usably \(success ratio 0\.\d+ < min_success_ratio 0\.7\)/);
+    // Chunks stop early once the floor is out of reach (`floor_unreachable`), so how many of the
+    // 180 answerable examples were asked depends on which chunk finished first; the rest holds.
+    const { ok, failed, errors, retries } = view.stage1 as { ok: number; failed: number; errors: Record<string, number>; retries: number };
+    expect(ok + failed).toBe(300);
+    expect(ok).toBeLessThanOrEqual(180);
+    expect(errors.upstream_error).toBeGreaterThan(0);
+    expect(errors.upstream_error).toBeLessThanOrEqual(120);
+    expect((errors.upstream_error ?? 0) + (errors.floor_unreachable ?? 0)).toBe(failed);
+    // Each failing example was retried (max_attempts 3) before it counted as failed (an early stop
+    // may cut the retries of examples then in flight).
+    expect(retries).toBeGreaterThanOrEqual(2 * errors.upstream_error!);
+    expect(retries).toBeLessThanOrEqual(2 * failed);
     expect(await h.distillery.registry.getPromoted('flaky')).toBeUndefined();
   }, 60_000);
 
@@ -229,9 +238,13 @@ describe('dataset distillation on embedded defaults', () => {
       const view = await follow(h, body.id, 60_000);
       expect(view.status).toBe('failed');
       expect(view.error.code).toBe('teacher_success_ratio_too_low');
-      expect(view.stage1).toMatchObject({ chunks: 4, examples: 100, ok: 0, failed: 100, errors: { chunk_failed: 100 } });
-      // Each chunk was tried on both of its deliveries (DISTILLERY_JOB_MAX_DELIVERIES=2), then given up.
-      expect(pairs.failedWrites).toBeGreaterThanOrEqual(8);
+      expect(view.stage1).toMatchObject({ chunks: 4, examples: 100, ok: 0, failed: 100 });
+      // A chunk was tried on both of its deliveries (DISTILLERY_JOB_MAX_DELIVERIES=2), then given up;
+      // once the success floor was out of reach the later chunks stopped without asking (#15 row 6).
+      const errors = view.stage1.errors as Record<string, number>;
+      expect(errors.chunk_failed).toBeGreaterThanOrEqual(25);
+      expect((errors.chunk_failed ?? 0) + (errors.floor_unreachable ?? 0)).toBe(100);
+      expect(pairs.failedWrites).toBeGreaterThanOrEqual(2);
     } finally {
       pairs.down = false;
     }
@@ -248,10 +261,16 @@ describe('dataset distillation over Service Bus (and Blob Storage) with several 
     h = await startHarness({
       teacher: {
         model: 'gpt-4o-2024-08-06',
-        answer: (req) => ({ text: gold.get(userText(req)) ?? 'unknown', completionTokens: 3 }),
-        // Slow enough that a chunk is still running when its worker is killed.
+        // The victim chunk's answers after its first 30 wait until its worker is killed: the kill
+        // always lands mid-chunk, after answers were saved, however loaded the machine is (#15 row 9).
+        answer: async (req) => {
+          const text = userText(req);
+          if (victim && !victim.killed.settled && victim.texts.has(text) && ++victim.asked > 30) await victim.killed.promise;
+          return { text: gold.get(text) ?? 'unknown', completionTokens: 3 };
+        },
         fault: () => ({ kind: 'delay', ms: 15 }),
       },
+      teacherSettings: { timeoutInMs: 120_000 },
       tasks: [],
       env: {
         DISTILLERY_QUEUE: 'servicebus',
@@ -272,6 +291,13 @@ describe('dataset distillation over Service Bus (and Blob Storage) with several 
     await h?.close();
   });
 
+  let victim: { texts: Set<string>; asked: number; killed: ReturnType<typeof deferred> } | undefined;
+  const deferred = () => {
+    let resolve!: () => void;
+    const d = { settled: false, promise: new Promise<void>((r) => (resolve = r)), resolve: () => ((d.settled = true), resolve()) };
+    return d;
+  };
+
   it('fans chunks out to concurrent workers; killing one mid-chunk loses and duplicates nothing', async () => {
     const rows = data.train.filter((_, i) => i % 3 === 0); // 1000 rows
     const validation = data.test.filter((_, i) => i % 2 === 0); // 450 rows
@@ -284,10 +310,18 @@ describe('dataset distillation over Service Bus (and Blob Storage) with several 
       const handler = async (m: ReceivedJobMessage, o: { abortSignal?: AbortSignal }) => {
         const span: (typeof spans)[number] = { worker: name, chunk: Number(m.body.chunk ?? -1), start: Date.now() };
         if (m.body.kind === 'stage1-chunk') spans.push(span);
-        // The first worker to take a chunk dies 400 ms into it: its subscription closes, its calls abort.
+        // The first worker to take a chunk dies once some of its answers are stored: its
+        // subscription closes, its calls abort.
         if (m.body.kind === 'stage1-chunk' && !killed) {
           killed = { worker: name, chunk: span.chunk };
-          setTimeout(() => void sub!.close(), 400);
+          const chunk = JSON.parse(new TextDecoder().decode((await h.distillery.artifacts.get(`distillations/${m.body.jobId}/chunks/${span.chunk}.json`))!)) as { rows: { id: string; messages: { role: string; content: string }[] }[] };
+          const ids = new Set(chunk.rows.map((r) => r.id));
+          victim = { texts: new Set(chunk.rows.map((r) => userText({ body: { messages: r.messages } } as FakeRequest))), asked: 0, killed: deferred() };
+          void (async () => {
+            while ((await allPairs(h.distillery, 'sb-intents')).filter((p) => ids.has(String(p.source.exampleId))).length < 25) await new Promise((r) => setTimeout(r, 25));
+            await sub!.close();
+            victim!.killed.resolve();
+          })();
         }
         try {
           await dispatch(m, o);
@@ -343,8 +377,8 @@ describe('dataset distillation over Service Bus (and Blob Storage) with several 
     const pairs = await allPairs(h.distillery, 'sb-intents');
     expect(pairs).toHaveLength(total);
     expect(new Set(pairs.map((p) => p.source.exampleId)).size).toBe(total);
-    // Only the calls in flight when the victim died were asked twice.
-    expect(h.teacher.requests.length).toBeLessThanOrEqual(total + 4);
+    // Only the calls in flight when the victim died were asked twice (plus the preflight's sample).
+    expect(h.teacher.requests.length).toBeLessThanOrEqual(total + 4 + 1);
     const job = (await h.distillery.jobStore.get(body.id)) as JobRecord;
     expect(job.state).toBe('succeeded');
   }, 180_000);

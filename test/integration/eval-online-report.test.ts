@@ -34,10 +34,13 @@ describe('online report over a seeded pair store', () => {
     expect(t.servedBy.student).toBe(seeded.filter((p) => p.servedArm === 'student').length);
     const comparable = seeded.filter((p) => p.teacher && !p.student!.error && p.labels!.student != null && p.labels!.teacher != null);
     const agree = comparable.filter((p) => p.labels!.teacher === p.labels!.student).length;
-    expect(t.agreement.classification!.pairs).toBe(comparable.length);
-    expect(t.agreement.rate).toBeCloseTo(agree / comparable.length, 12);
-    expect(t.agreement.interval!.lower).toBeLessThan(t.agreement.rate!);
-    expect(t.agreement.sufficient).toBe(true);
+    // Every comparable seeded pair has a shadowing arm, so here the random shadow sample is all of them.
+    expect(t.agreement.kind).toBe('label');
+    expect(t.agreement.studentQuality.n).toBe(comparable.length);
+    expect(t.agreement.studentQuality.rate).toBeCloseTo(agree / comparable.length, 12);
+    expect(t.agreement.studentQuality.interval!.lower).toBeLessThan(t.agreement.studentQuality.rate!);
+    expect(t.agreement.studentQuality.sufficient).toBe(true);
+    expect(t.agreement.escalation.n).toBe(0);
     expect(t.arms.student!.errors).toBe(seeded.filter((p) => p.student!.error).length);
     // Gold references: per-arm accuracy and McNemar on the discordant pairs.
     const withRef = comparable.filter((p) => p.source.reference !== undefined);
@@ -59,15 +62,23 @@ describe('online report over a seeded pair store', () => {
     const served = seeded.reduce((s, p) => s + cost(p.servedArm, p), 0);
     const other = (p: PairRecord) => (p.servedArm === 'student' ? 'teacher' : 'student');
     const overhead = seeded.reduce((s, p) => s + (p[other(p)] ? cost(other(p), p) : 0), 0);
-    // Requests the teacher did not see are counted at the mean observed teacher cost.
+    // Requests the teacher did not see are counted at the mean teacher cost of the random shadow
+    // sample among student-served requests (was: the mean of every teacher call, which leans on
+    // teacher-served and escalated requests — #16 item 2).
     const withTeacher = seeded.filter((p) => p.teacher);
     const teacherSum = withTeacher.reduce((s, p) => s + cost('teacher', p), 0);
-    const teacherOnly = teacherSum + (seeded.length - withTeacher.length) * (teacherSum / withTeacher.length);
+    const shadowed = withTeacher.filter((p) => p.servedArm === 'student');
+    const shadowMean = shadowed.reduce((s, p) => s + cost('teacher', p), 0) / shadowed.length;
+    const teacherOnly = teacherSum + (seeded.length - withTeacher.length) * shadowMean;
     const t = report.tasks[0]!;
     expect(t.cost.servedUsd).toBeCloseTo(served, 9);
     expect(t.cost.overheadUsd).toBeCloseTo(overhead, 9);
     expect(t.cost.teacherOnlyUsd).toBeCloseTo(teacherOnly, 9);
     expect(t.cost.teacherOnlyEstimated).toBe(true);
+    expect(t.cost.teacherOnly.method).toBe('shadow-sample');
+    // Every seeded teacher call costs the same, so the interval is (almost) a point.
+    expect(t.cost.teacherOnly.interval!.lower).toBeLessThanOrEqual(teacherOnly + 1e-9);
+    expect(t.cost.teacherOnly.interval!.upper).toBeGreaterThanOrEqual(teacherOnly - 1e-9);
     expect(t.cost.ledger!.netSavingsUsd).toBeCloseTo(teacherOnly - served - overhead, 9);
     // A student serving ~70% of traffic at a tiny fraction of the teacher's price saves money.
     expect(t.cost.ledger!.netSavingsRatio).toBeGreaterThan(0.4);
@@ -117,7 +128,7 @@ describe('online report over a seeded pair store', () => {
   it('marks too little data as insufficient and renders Markdown and the CLI table', async () => {
     const few = pairs.filter((p) => p.task === 'bank-intents').slice(0, 10);
     const report = await buildOnlineReport(few, { pricing: DEFAULT_PRICING });
-    expect(report.tasks[0]!.agreement.sufficient).toBe(false);
+    expect(report.tasks[0]!.agreement.studentQuality.sufficient).toBe(false);
     const md = renderReportMarkdown(report);
     expect(md).toContain('insufficient data');
     expect(md).toContain('| bank-intents |');

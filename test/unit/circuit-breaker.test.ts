@@ -58,4 +58,52 @@ describe('circuit breaker', () => {
     for (let i = 0; i < 5; i++) await expect(cb.generate(req)).rejects.toBeDefined();
     expect(cb.state).toBe('closed');
   });
+
+  it('counts a stream that fails mid-way, and gives no verdict when the consumer stops reading', async () => {
+    const midStreamFailure: ChatModel = {
+      id: 'teacher',
+      hosting: 'remote',
+      generate: async () => {
+        throw new Error('unused');
+      },
+      async *stream() {
+        yield { type: 'delta', text: 'a' };
+        throw new UpstreamError('teacher', 'timed out', { timeout: true });
+      },
+    };
+    const cb = new CircuitBreakerChatModel(midStreamFailure, { failureThreshold: 2, cooldownInMs: 1000, clock: { now: () => 0 } });
+    for (let i = 0; i < 2; i++) {
+      const events: unknown[] = [];
+      await expect(
+        (async () => {
+          for await (const ev of cb.stream(req)) events.push(ev);
+        })(),
+      ).rejects.toMatchObject({ code: 'upstream_timeout' });
+      expect(events).toHaveLength(1);
+    }
+    expect(cb.state).toBe('open');
+    expect(cb.inFlight).toBe(0);
+
+    const abandoned = new CircuitBreakerChatModel(midStreamFailure, { failureThreshold: 1, clock: { now: () => 0 } });
+    for await (const _ev of abandoned.stream(req)) break;
+    expect(abandoned.state).toBe('closed');
+    expect(abandoned.inFlight).toBe(0);
+  });
+
+  it('counts a call still unanswered after slowCallInMs as a failure without waiting for it', async () => {
+    let finish: () => void = () => undefined;
+    const stalled: ChatModel = {
+      id: 'teacher',
+      hosting: 'remote',
+      generate: () => new Promise((_resolve, reject) => (finish = () => reject(new UpstreamError('teacher', 'timed out', { timeout: true })))),
+      stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined) }) }),
+    };
+    const cb = new CircuitBreakerChatModel(stalled, { failureThreshold: 1, cooldownInMs: 60_000, slowCallInMs: 20, clock: { now: () => 0 } });
+    const call = cb.generate(req).catch((e: unknown) => e);
+    await expect.poll(() => cb.state, { timeout: 5_000 }).toBe('open');
+    await expect(cb.generate(req)).rejects.toMatchObject({ code: 'circuit_open' });
+    finish();
+    await call;
+    expect(cb.inFlight).toBe(0);
+  });
 });

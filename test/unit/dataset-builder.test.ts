@@ -51,7 +51,7 @@ describe('dataset builder', () => {
     const parseLabel = createLabelParser(task);
     const pairs = [pair('a', { text: 'refund' }), pair('b', { text: 'Balance.' }), pair('c', { text: 'weather' }), pair('d', { text: 'refund' })];
     const ds = await buildDataset(iter(pairs), { task: 't', version: 'v', now: 'x', settings, classification: task, parseLabel });
-    expect(ds.examples.map((e) => e.label)).toEqual(['refund', 'balance', 'refund']);
+    expect(ds.examples.map((e) => e.label).sort()).toEqual(['balance', 'refund', 'refund']); // examples come in a stable order (#15 row 8)
     expect(ds.manifest.counts.dropped.invalidLabel).toBe(1);
     const total = Object.values(ds.manifest.classBalance!).reduce((s, r) => s + r.train + r.validation + r.test, 0);
     expect(total).toBe(3);
@@ -75,6 +75,27 @@ describe('dataset builder', () => {
     const testPrompt = a.examples.find((e) => e.split === 'test')!;
     expect(splitOf(hash53(promptKey(testPrompt.messages)), settings.validationShare, settings.testShare)).toBe('test');
     expect(a.manifest.contentHash).toBe(b.manifest.contentHash);
+  });
+
+  it('is reproducible: the same answers in another arrival order, under other pair ids, give the same examples and hash (#15 row 8)', async () => {
+    const answers = Array.from({ length: 200 }, (_, i) => ({ prompt: `question ${i}`, text: `answer ${i}` }));
+    const build = (order: typeof answers, job: string) =>
+      buildDataset(iter(order.map((a, i) => pair(a.prompt, { text: a.text }, { id: `${job}:${i}` }))), { task: 't', version: job, now: 'x', settings });
+    const shuffled = [...answers].sort((a, b) => hash53(a.prompt).localeCompare(hash53(b.prompt)));
+    const a = await build(answers, 'job-1');
+    const b = await build(shuffled, 'job-2');
+    expect(b.examples.map((e) => e.promptHash)).toEqual(a.examples.map((e) => e.promptHash));
+    expect(b.examples.map((e) => e.target)).toEqual(a.examples.map((e) => e.target));
+    expect(b.manifest.contentHash).toBe(a.manifest.contentHash);
+    // A different answer is a different dataset.
+    const c = await build(answers.map((x, i) => (i === 7 ? { ...x, text: 'changed' } : x)), 'job-3');
+    expect(c.manifest.contentHash).not.toBe(a.manifest.contentHash);
+  });
+
+  it('keeps answers cut at max_tokens only when the task accepts truncation (#15 row 5)', async () => {
+    const cut = () => iter([pair('Explain everything', { text: 'It all began', finishReason: 'length' })]);
+    expect((await buildDataset(cut(), { task: 't', version: 'v', now: 'x', settings })).manifest.counts.dropped.overLong).toBe(1);
+    expect((await buildDataset(cut(), { task: 't', version: 'v', now: 'x', settings: { ...settings, acceptTruncated: true } })).examples).toHaveLength(1);
   });
 
   it('exports OpenAI chat fine-tuning JSONL with the teacher answer as the assistant turn', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containerDefinitions, defaultContainerNames } from '../../src/adapters/cosmos/cosmos-containers.js';
 import { DEFAULT_DOCUMENT_PATH, loadConfig, settingsSchema } from '../../src/config.js';
+import { DESIGN_WORKLOAD, flexSettings } from '../../bench/capacity/capacity-math.js';
 
 // No Bicep compiler can be installed here, so this test reads infra/ with a small purpose-built
 // reader of the Bicep text (declarations, object and array literals, for-loops, conditions; any
@@ -476,6 +477,24 @@ describe('Function App', () => {
     for (const p of policies) expect(text(at(p.value, 'properties.allow'))).toBe('false');
   });
 
+  it('sets the Flex Consumption scale the capacity model chose (docs/capacity.md), and the Service Bus concurrency', () => {
+    const [site] = resources(functionApp, 'Microsoft.Web/sites');
+    const scale = at(site!.value, 'properties.functionAppConfig.scaleAndConcurrency');
+    expect(text(at(scale, 'maximumInstanceCount'))).toBe('maximumInstanceCount');
+    expect(text(at(scale, 'instanceMemoryMB'))).toBe('instanceMemoryMB');
+    expect(text(at(scale, 'triggers.http.perInstanceConcurrency'))).toBe('httpPerInstanceConcurrency');
+    for (const p of ['instanceMemoryMB', 'maximumInstanceCount', 'httpPerInstanceConcurrency']) expect(passedInMain('api', p), p).toBe(p);
+    // The defaults are the model's output for the design workload (1,000 requests/s, peak 10,000).
+    const model = flexSettings({ ...DESIGN_WORKLOAD, requestsPerSecond: 1000, teacherUsdPerRequest: 0 }, 10_000);
+    expect(paramDefault(main, 'instanceMemoryMB')).toBe(model.instanceMemoryMB);
+    expect(paramDefault(main, 'maximumInstanceCount')).toBe(model.maximumInstanceCount);
+    expect(paramDefault(main, 'httpPerInstanceConcurrency')).toBe(model.httpPerInstanceConcurrency);
+    // One CPU-bound training plus one I/O-bound stage-1 chunk per instance, as the standalone worker runs.
+    const host = JSON.parse(readFileSync(path.join(ROOT, 'host.json'), 'utf8')) as { extensions: { serviceBus: { maxConcurrentCalls: number } } };
+    expect(host.extensions.serviceBus.maxConcurrentCalls).toBe(2);
+    expect(readFileSync(path.join(ROOT, 'src/compose/background-work.ts'), 'utf8')).toMatch(/maxConcurrentCalls: 2\b/);
+  });
+
   it('sets every setting the code needs in production, under the names settingsSchema reads', () => {
     const missing = schemaKeys.filter((k) => !(k in NOT_SET_IN_AZURE) && !(CONDITIONAL as readonly string[]).includes(k) && !appSettings.has(k));
     expect(missing).toEqual([]);
@@ -762,6 +781,7 @@ describe('roles', () => {
     '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User (teacher key reference, when given)',
     '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd': 'Cognitive Services OpenAI User (Azure OpenAI teacher, keyless)',
     'a97b65f3-24c7-4388-baec-2e87135dc908': 'Cognitive Services User (Foundry models teacher, keyless)',
+    'f6c7c914-8db3-469d-8ca1-694a8f32e121': 'AzureML Data Scientist (azure-ml trainer: data, jobs, models, serverless endpoints; no compute)',
   };
   const TOO_BROAD = {
     '8e3af657-a8ff-443c-a75c-2fe8c4bcb635': 'Owner',
@@ -813,6 +833,17 @@ describe('roles', () => {
         expect(passedInMain(m.name, 'principalId'), m.name).toBe('identity.outputs.principalId');
       }
     }
+  });
+
+  it('creates the Azure ML workspace only when named, keyless, with its role scoped to the workspace', () => {
+    const call = moduleDecls.find((m) => m.name === 'azureMl');
+    expect(call, 'main.bicep references modules/azure-ml.bicep').toBeDefined();
+    expect(readFileSync(path.join(INFRA, 'main.bicep'), 'utf8')).toMatch(/module azureMl 'modules\/azure-ml\.bicep' = if \(!empty\(azureMlWorkspaceName\)\)/);
+    const ml = moduleFile('azureMl');
+    const [ws] = resources(ml, 'Microsoft.MachineLearningServices/workspaces');
+    expect(literal(at(ws!.value, 'properties.systemDatastoresAuthMode'))).toBe('identity');
+    for (const r of resources(ml, 'Microsoft.Authorization/roleAssignments')) expect(text(at(r.value, 'scope'))).toBe('workspace');
+    expect(passedInMain('azureMl', 'storageAccountName')).toBe('storage.outputs.name');
   });
 
   it('scopes the Service Bus roles to the jobs queue', () => {

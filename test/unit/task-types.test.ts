@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '../../src/core/errors.js';
 import { parseDatasetRows, parseDistillationSpec } from '../../src/core/distill/distillation-spec.js';
-import { applySourceSplits, parseRetryAfter, retryAfterOf, taskConfigFromSpec } from '../../src/core/distill/dataset-jobs.js';
+import { applySourceSplits, taskConfigFromSpec } from '../../src/core/distill/dataset-jobs.js';
 import {
   extractAnswer,
   extractMathAnswer,
@@ -10,7 +10,6 @@ import {
   stripChainOfThought,
   taskTypeSettings,
 } from '../../src/core/distill/task-types.js';
-import { UpstreamError } from '../../src/core/errors.js';
 import type { Dataset } from '../../src/core/distill/dataset-builder.js';
 
 describe('math answers (GSM8K scoring)', () => {
@@ -186,17 +185,7 @@ describe('distillation spec and rows', () => {
 });
 
 describe('dataset job helpers', () => {
-  it('reads retry-after from the error or the headers of its cause', () => {
-    expect(parseRetryAfter('2', 0)).toBe(2000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(parseRetryAfter('soon', 0)).toBeUndefined();
-    const cause = Object.assign(new Error('429'), { headers: new Headers({ 'retry-after': '3' }) });
-    expect(retryAfterOf(new UpstreamError('t', 'HTTP 429', { upstreamStatus: 429, cause }), 0)).toBe(3000);
-    const ms = Object.assign(new Error('429'), { headers: { 'retry-after-ms': '250' } });
-    expect(retryAfterOf(new UpstreamError('t', 'HTTP 429', { upstreamStatus: 429, cause: ms }), 0)).toBe(250);
-    expect(retryAfterOf(new DistilleryError('open', { status: 503, type: 'upstream_error', code: 'circuit_open', retryAfterInSeconds: 4 }), 0)).toBe(4000);
-    expect(retryAfterOf(new Error('plain'), 0)).toBeUndefined();
-  });
+  // (retry-after parsing moved to test/unit/stage1-retry-hint.test.ts: adapters put the hint on the error.)
 
   it("keeps the spec's validation rows as the test split and recounts", () => {
     const ex = (id: string, label: string) => ({ id, promptHash: id.padStart(14, '0'), split: 'train' as const, messages: [], target: label, label, createdAt: '' });

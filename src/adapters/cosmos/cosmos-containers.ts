@@ -1,16 +1,19 @@
 import type { Container, ContainerDefinition, CosmosClient, Database, IndexingPolicy } from '@azure/cosmos';
+import { meterContainer, type RequestChargeListener } from './request-charge.js';
 
 // Containers, partition keys and indexing, chosen for the access paths:
 //
-// - pairs: partition key /pk = `${task}|${tenant}`. Writes spread over every tenant of a task, a
-//   tenant's pairs stay in one logical partition (point reads and per-tenant lists are
-//   single-partition), and no single task is capped at one logical partition's 20 GB. A list over
-//   every tenant of a task merges one single-partition query per tenant (the tenants of a task are
-//   recorded in pair-counters), so no query fans out blindly. Hierarchical keys (/task, /tenant)
-//   would serve the same paths, but the local test server does not implement them.
+// - pairs: partition key /pk = `${task}|${tenant}|${yyyymmdd}|${h}` (pair-partition-key.ts): one
+//   busy task and tenant spreads over day × hash-bucket logical partitions, so neither the 20 GB
+//   logical-partition cap nor one physical partition's 10,000 RU/s caps it (docs/capacity.md). A
+//   list merges one single-partition query per bucket of the asked days (the days of a tenant are
+//   recorded in pair-counters), so no query fans out blindly. Records written before the buckets
+//   (pk = task|tenant) are still read. Hierarchical keys (/task, /tenant, /bucket) would serve
+//   the same paths on Azure, but the local test server does not implement them.
 //   Only the columns queries use are indexed; the record itself (/pair/*) is not.
-// - pair-counters: partition key /task; one counter document per task (patch increment) and one
-//   document per tenant seen. Never expires, whatever the pairs' TTL.
+// - pair-counters: partition key /task; sharded counter documents (sharded-pair-counter.ts), one
+//   document per tenant seen and one per tenant and day with pairs. Never expires, whatever the
+//   pairs' TTL.
 // - jobs and models: partition key /task; a worker and the router always know the task.
 
 export interface CosmosContainerNames {
@@ -32,6 +35,8 @@ export interface EnsureCosmosContainersOptions {
   names?: Partial<CosmosContainerNames>;
   /** Retention per container, in seconds (Cosmos `defaultTtl`); undefined keeps items forever. */
   timeToLiveInSeconds?: Partial<Record<keyof CosmosContainerNames, number>>;
+  /** Reports the request charge of every operation on the returned containers (request-charge.ts). */
+  requestCharges?: { listener: RequestChargeListener; trustReportedCharge: boolean };
 }
 
 const pairsIndexing: IndexingPolicy = {
@@ -95,7 +100,9 @@ export async function ensureCosmosContainers(
   const defs = containerDefinitions(options);
   const out = {} as Record<keyof CosmosContainerNames, Container>;
   for (const key of Object.keys(defs) as (keyof CosmosContainerNames)[]) {
-    out[key] = (await database.containers.createIfNotExists(defs[key])).container;
+    const container = (await database.containers.createIfNotExists(defs[key])).container;
+    const charges = options.requestCharges;
+    out[key] = charges ? meterContainer(container, defaultContainerNames[key], charges.listener, { trustReportedCharge: charges.trustReportedCharge }) : container;
   }
   return { database, ...out };
 }

@@ -1,6 +1,7 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
 import { ConcurrencyError, invalidRequest, notFound } from '../../core/errors.js';
-import type { JobQuery, JobRecord, JobStore, OperationOptions } from '../../core/ports.js';
+import type { JobQuery, JobRecord, JobStore, OperationOptions, PendingTrigger, PendingTriggerEntry } from '../../core/ports.js';
+import { coalesceTrigger } from '../shared/pending-trigger.js';
 import { checkJobQuery, checkJobRecord } from '../shared/check-job-record.js';
 import { canonicalTime, checkKey } from '../shared/check-pair-record.js';
 import { cosmosFailure, statusOf, withCosmosRetry } from './cosmos-retry.js';
@@ -29,7 +30,20 @@ interface JobDocument {
   job: Omit<JobRecord, 'etag'>;
   ttl?: number;
   _etag?: string;
+  /** Set on the one pending-trigger document of a task (never on a job). */
+  docType?: 'pending-trigger';
 }
+
+/** A task's pending trigger request lives in the task's partition, beside its jobs. */
+interface PendingTriggerDocument {
+  id: typeof PENDING_ID;
+  task: string;
+  docType: 'pending-trigger';
+  pending: PendingTrigger;
+  _etag?: string;
+}
+
+const PENDING_ID = '__pending_trigger__';
 
 export class CosmosJobStore implements JobStore {
   readonly #jobs: Container;
@@ -66,14 +80,14 @@ export class CosmosJobStore implements JobStore {
         const { resource } = await withCosmosRetry(() => this.#jobs.item(id, task).read<JobDocument>({ abortSignal: options.abortSignal }), {
           abortSignal: options.abortSignal,
         });
-        return resource && resource.task === task ? toRecord(resource) : undefined;
+        return resource && resource.task === task && !resource.docType ? toRecord(resource) : undefined;
       } catch (err) {
         if (statusOf(err) === 404) return undefined;
         throw cosmosFailure('job read', err);
       }
     }
     for await (const doc of this.#query('SELECT * FROM c WHERE c.id = @id', [{ name: '@id', value: id }], undefined, options)) {
-      return toRecord(doc);
+      if (!doc.docType) return toRecord(doc);
     }
     return undefined;
   }
@@ -120,7 +134,64 @@ export class CosmosJobStore implements JobStore {
       q.states.forEach((s, i) => parameters.push({ name: `@s${i}`, value: s }));
     }
     const sql = `SELECT * FROM c${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.ts DESC, c.id DESC`;
-    for await (const doc of this.#query(sql, parameters, q.task, options)) yield toRecord(doc);
+    for await (const doc of this.#query(sql, parameters, q.task, options)) if (!doc.docType) yield toRecord(doc);
+  }
+
+  async recordPendingTrigger(task: string, trigger: PendingTriggerEntry, options?: OperationOptions): Promise<PendingTrigger> {
+    checkKey(task, 'task', 128);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#readPending(task, options);
+      const pending = coalesceTrigger(task, current?.pending, trigger);
+      const doc: PendingTriggerDocument = { id: PENDING_ID, task, docType: 'pending-trigger', pending };
+      try {
+        // Create when absent, replace only the version read: racing triggers coalesce, none is lost.
+        if (current) {
+          await this.#jobs.item(PENDING_ID, task).replace(doc, { accessCondition: { type: 'IfMatch', condition: current._etag! }, abortSignal: options?.abortSignal });
+        } else {
+          await this.#jobs.items.create(doc, { abortSignal: options?.abortSignal });
+        }
+        return pending;
+      } catch (err) {
+        const status = statusOf(err);
+        if ((status === 412 || status === 409 || status === 404) && attempt < 20) continue;
+        throw cosmosFailure('pending trigger write', err);
+      }
+    }
+  }
+
+  async getPendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined> {
+    checkKey(task, 'task', 128);
+    return (await this.#readPending(task, options))?.pending;
+  }
+
+  async takePendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined> {
+    checkKey(task, 'task', 128);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#readPending(task, options);
+      if (!current) return undefined;
+      try {
+        await this.#jobs.item(PENDING_ID, task).delete({ accessCondition: { type: 'IfMatch', condition: current._etag! }, abortSignal: options?.abortSignal });
+        return current.pending;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404) return undefined; // another caller took it
+        if (status === 412 && attempt < 20) continue; // a trigger coalesced into it meanwhile
+        throw cosmosFailure('pending trigger take', err);
+      }
+    }
+  }
+
+  async #readPending(task: string, options?: OperationOptions): Promise<PendingTriggerDocument | undefined> {
+    options?.abortSignal?.throwIfAborted();
+    try {
+      const { resource } = await withCosmosRetry(() => this.#jobs.item(PENDING_ID, task).read<PendingTriggerDocument>({ abortSignal: options?.abortSignal }), {
+        abortSignal: options?.abortSignal,
+      });
+      return resource?.docType === 'pending-trigger' ? resource : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw cosmosFailure('pending trigger read', err);
+    }
   }
 
   async *#query(query: string, parameters: SqlParameter[], partitionKey: string | undefined, options?: OperationOptions): AsyncIterable<JobDocument> {

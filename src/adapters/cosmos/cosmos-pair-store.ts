@@ -1,18 +1,21 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import { invalidRequest } from '../../core/errors.js';
+import { DistilleryError, invalidRequest } from '../../core/errors.js';
 import type { PairQuery, PairRecord } from '../../core/pairs/pair-record.js';
 import type { OperationOptions, PairStore } from '../../core/ports.js';
 import { canonicalTime, checkKey, checkPairQuery, checkPairRecord } from '../shared/check-pair-record.js';
 import { storeClosedError } from '../shared/store-closed-error.js';
 import { cosmosFailure, isRetryable, statusOf, withCosmosRetry } from './cosmos-retry.js';
+import { bucketStreamPlan, PairDayIndex, pointReadKeys } from './pair-day-index.js';
+import { checkBucketsPerDay, legacyPartitionKey, pairPartitionKey } from './pair-partition-key.js';
+import { ShardedPairCounter } from './sharded-pair-counter.js';
 
-// PairStore on Cosmos DB (containers and keys: see cosmos-containers.ts). Pair logging sits on the
-// serving path, so an upsert only checks the record and queues it in a bounded in-memory buffer;
-// a background writer drains the buffer in batches of parallel item upserts (faster than
+// PairStore on Cosmos DB (containers and keys: see cosmos-containers.ts). An upsert queues its
+// records in a bounded in-memory buffer, where concurrent callers' records share batches; a
+// background writer drains the buffer in batches of parallel item upserts (faster than
 // executeBulkOperations against the test server, and per-item 201/200 tells a new pair from a
-// replaced one for the counter), retrying 429s after the service's retryAfterInMs. A full buffer
-// makes upsert wait (back-pressure) instead of dropping pairs. Reads flush first, so a caller
-// always reads its own writes; close() flushes before it returns.
+// replaced one for the counter), retrying 429s after the service's retryAfterInMs. An upsert
+// resolves only once its records are written to Cosmos DB, like every PairStore: the PairWriter
+// deletes its outbox copy on that promise. A full buffer makes upsert wait (back-pressure).
 
 export interface CosmosPairStoreOptions {
   /** The `pairs` container (partition key /pk). */
@@ -31,6 +34,13 @@ export interface CosmosPairStoreOptions {
   pageSize?: number;
   /** Per-item TTL in seconds, overriding the container's default retention. */
   timeToLiveInSeconds?: number;
+  // --- partitioning (pair-partition-key.ts, docs/capacity.md) ---
+  /** Hash buckets per task, tenant and day (default 32): the logical partitions one day's writes spread over. */
+  bucketsPerDay?: number;
+  /** Counter shards (default 16); each instance increments one. */
+  counterShards?: number;
+  /** Also read records written before day buckets (pk = task|tenant); false once migrated. Default true. */
+  readLegacyPartition?: boolean;
 }
 
 interface PairDocument {
@@ -46,8 +56,6 @@ interface PairDocument {
   ttl?: number;
 }
 
-const partitionKeyOf = (task: string, tenant: string) => `${task}|${tenant}`;
-const COUNTER_ID = 'pairs';
 const tenantDocId = (tenant: string) => `tenant:${tenant}`;
 
 export class CosmosPairStore implements PairStore {
@@ -62,10 +70,17 @@ export class CosmosPairStore implements PairStore {
   /** Pending writes by partition key + id: a newer version of a queued record replaces it in place. */
   readonly #buffer = new Map<string, PairDocument>();
   readonly #knownTenants = new Set<string>();
+  /** Documents Cosmos refused for good (e.g. 413), until the upsertMany that queued them reports it. */
+  readonly #refused = new Map<PairDocument, unknown>();
   #drain: Promise<void> | undefined;
   #failure: unknown;
   #spaceWaiters: (() => void)[] = [];
   #closed = false;
+  // --- partitioning ---
+  readonly #bucketsPerDay: number;
+  readonly #days: PairDayIndex;
+  readonly #counter: ShardedPairCounter;
+  readonly #readLegacy: boolean;
 
   constructor(options: CosmosPairStoreOptions) {
     this.#pairs = options.pairs;
@@ -76,6 +91,11 @@ export class CosmosPairStore implements PairStore {
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 20);
     this.#pageSize = Math.max(1, options.pageSize ?? 100);
     this.#ttl = options.timeToLiveInSeconds;
+    // --- partitioning ---
+    this.#bucketsPerDay = checkBucketsPerDay(options.bucketsPerDay);
+    this.#days = new PairDayIndex(this.#counters, this.#maxAttempts);
+    this.#counter = new ShardedPairCounter(this.#counters, { maxAttempts: this.#maxAttempts, ...(options.counterShards === undefined ? {} : { shardCount: options.counterShards }) });
+    this.#readLegacy = options.readLegacyPartition ?? true;
   }
 
   async upsert(pair: PairRecord, options?: OperationOptions): Promise<void> {
@@ -87,6 +107,7 @@ export class CosmosPairStore implements PairStore {
     options?.abortSignal?.throwIfAborted();
     if (!Array.isArray(pairs)) throw invalidRequest('upsertMany expects an array of pair records.', 'pairs');
     const docs = pairs.map((p) => this.#toDocument(p)); // all checked before any is queued
+    const queued: [string, PairDocument][] = [];
     for (const doc of docs) {
       while (this.#buffer.size >= this.#maxBuffered) {
         this.#startDrain();
@@ -96,8 +117,36 @@ export class CosmosPairStore implements PairStore {
       const key = `${doc.pk}\u0000${doc.id}`;
       this.#buffer.delete(key); // re-queue at the end: a newer version is written after the older one
       this.#buffer.set(key, doc);
+      queued.push([key, doc]);
     }
     this.#startDrain();
+    await this.#awaitWritten(queued);
+  }
+
+  /**
+   * "Accepted" means written to Cosmos DB: resolves once every one of these documents is, rejects
+   * when some could not be (retryable ones stay queued for the next write or flush).
+   */
+  async #awaitWritten(queued: [string, PairDocument][]): Promise<void> {
+    await this.#settle();
+    let stillQueued = 0;
+    let refusal: unknown;
+    for (const [key, doc] of queued) {
+      if (this.#buffer.get(key) === doc) stillQueued++;
+      if (this.#refused.has(doc)) refusal = this.#refused.get(doc);
+      this.#refused.delete(doc);
+    }
+    if (refusal !== undefined) {
+      const status = statusOf(refusal);
+      throw new DistilleryError(`Cosmos DB refused a pair record${status ? ` (${status})` : ''}: ${(refusal as Error).message?.split('\n')[0] ?? String(refusal)}`, {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'pair_refused_by_store',
+        retryable: false,
+        cause: refusal,
+      });
+    }
+    if (stillQueued > 0) throw cosmosFailure(`pair write (${stillQueued} records not written)`, this.#failure ?? new Error('write interrupted'));
   }
 
   async get(task: string, tenant: string, id: string, options?: OperationOptions): Promise<PairRecord | undefined> {
@@ -107,16 +156,20 @@ export class CosmosPairStore implements PairStore {
     checkKey(id, 'id');
     options?.abortSignal?.throwIfAborted();
     await this.#settle();
-    try {
-      const { resource } = await withCosmosRetry(
-        () => this.#pairs.item(id, partitionKeyOf(task, tenant)).read<PairDocument>({ abortSignal: options?.abortSignal }),
-        { abortSignal: options?.abortSignal },
-      );
-      return resource && resource.task === task && resource.tenant === tenant ? resource.pair : undefined;
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw cosmosFailure('read', err);
+    // The id fixes the bucket but not the day: one point read per recorded day, newest first.
+    const days = await this.#days.days(task, tenant, undefined, undefined, options);
+    const keys = [...pointReadKeys(task, tenant, id, days), ...(this.#readLegacy ? [legacyPartitionKey(task, tenant)] : [])];
+    for (const pk of keys) {
+      try {
+        const { resource } = await withCosmosRetry(() => this.#pairs.item(id, pk).read<PairDocument>({ abortSignal: options?.abortSignal }), {
+          abortSignal: options?.abortSignal,
+        });
+        if (resource && resource.task === task && resource.tenant === tenant) return resource.pair;
+      } catch (err) {
+        if (statusOf(err) !== 404) throw cosmosFailure('read', err);
+      }
     }
+    return undefined;
   }
 
   async *list(query: PairQuery, options?: OperationOptions): AsyncIterable<PairRecord> {
@@ -124,8 +177,9 @@ export class CosmosPairStore implements PairStore {
     const { since, until, limit } = checkPairQuery(query);
     await this.#settle();
     const tenants = query.tenant !== undefined ? [query.tenant] : await this.#tenantsOf(query.task, options);
-    const streams = tenants.map((tenant) => this.#queryTenant(query, tenant, since, until, limit, options)[Symbol.asyncIterator]());
-    // k-way merge of per-tenant streams, each already in (ts, id) order.
+    const streams: AsyncIterator<PairDocument>[] = [];
+    for (const tenant of tenants) streams.push(...(await this.#partitionStreams(query, tenant, since, until, limit, options)));
+    // k-way merge of per-partition streams (every bucket of every tenant), each already in (ts, id) order.
     const heads: { doc: PairDocument; it: AsyncIterator<PairDocument> }[] = [];
     for (const it of streams) {
       const r = await it.next();
@@ -150,16 +204,7 @@ export class CosmosPairStore implements PairStore {
     checkKey(task, 'task', 128);
     options?.abortSignal?.throwIfAborted();
     await this.#settle();
-    try {
-      const { resource } = await withCosmosRetry(
-        () => this.#counters.item(COUNTER_ID, task).read<{ count?: number }>({ abortSignal: options?.abortSignal }),
-        { abortSignal: options?.abortSignal },
-      );
-      return resource?.count ?? 0;
-    } catch (err) {
-      if (statusOf(err) === 404) return 0;
-      throw cosmosFailure('counter read', err);
-    }
+    return this.#counter.read(task, options); // sharded-pair-counter.ts
   }
 
   /** Resolves once every accepted record is written; rejects if some could not be (they stay queued). */
@@ -246,6 +291,12 @@ export class CosmosPairStore implements PairStore {
       this.#failure = err;
       return docs;
     }
+    try {
+      await this.#days.record(docs, this.#bucketsPerDay); // days before their pairs, like tenants
+    } catch (err) {
+      this.#failure = err;
+      return docs;
+    }
     const added = new Map<string, number>();
     let next = 0;
     const worker = async () => {
@@ -256,9 +307,9 @@ export class CosmosPairStore implements PairStore {
           if (res.statusCode === 201) added.set(doc.task, (added.get(doc.task) ?? 0) + 1);
         } catch (err) {
           this.#failure = err;
-          failed.push(doc);
-          // A non-retryable refusal (e.g. 413 too large) would fail forever: report it, drop it.
-          if (!isRetryable(err)) failed.pop();
+          // A non-retryable refusal (e.g. 413 too large) would fail forever: the caller hears of it.
+          if (isRetryable(err)) failed.push(doc);
+          else this.#refused.set(doc, err);
         }
       }
     };
@@ -274,24 +325,7 @@ export class CosmosPairStore implements PairStore {
   }
 
   async #bumpCounter(task: string, n: number): Promise<void> {
-    for (;;) {
-      try {
-        await withCosmosRetry(() => this.#counters.item(COUNTER_ID, task).patch([{ op: 'incr', path: '/count', value: n }]), {
-          maxAttempts: this.#maxAttempts,
-        });
-        return;
-      } catch (err) {
-        if (statusOf(err) !== 404) throw err;
-      }
-      try {
-        await withCosmosRetry(() => this.#counters.items.create({ id: COUNTER_ID, task, type: 'counter', count: n }), {
-          maxAttempts: this.#maxAttempts,
-        });
-        return;
-      } catch (err) {
-        if (statusOf(err) !== 409) throw err; // another writer created it first: increment instead
-      }
-    }
+    await this.#counter.add(task, n); // sharded-pair-counter.ts
   }
 
   #wakeWaiters(): void {
@@ -325,15 +359,35 @@ export class CosmosPairStore implements PairStore {
     return tenants;
   }
 
-  async *#queryTenant(
+  /**
+   * One stream per bucket over the asked days (each concatenating that bucket's day partitions,
+   * in day order), plus the legacy partition: each stream is in (ts, id) order.
+   */
+  async #partitionStreams(
     query: PairQuery,
     tenant: string,
     since: string | undefined,
     until: string | undefined,
     limit: number | undefined,
     options?: OperationOptions,
+  ): Promise<AsyncIterator<PairDocument>[]> {
+    const plan = bucketStreamPlan(query.task, tenant, await this.#days.days(query.task, tenant, since, until, options));
+    if (this.#readLegacy) plan.push([legacyPartitionKey(query.task, tenant)]);
+    const concat = async function* (this: CosmosPairStore, keys: string[]): AsyncIterable<PairDocument> {
+      for (const pk of keys) yield* this.#queryTenant(query, tenant, pk, since, until, limit, options);
+    };
+    return plan.filter((keys) => keys.length > 0).map((keys) => concat.call(this, keys)[Symbol.asyncIterator]());
+  }
+
+  async *#queryTenant(
+    query: PairQuery,
+    tenant: string,
+    pk: string,
+    since: string | undefined,
+    until: string | undefined,
+    limit: number | undefined,
+    options?: OperationOptions,
   ): AsyncIterable<PairDocument> {
-    const pk = partitionKeyOf(query.task, tenant);
     const where = ['c.pk = @pk', 'c.task = @task', 'c.tenant = @tenant'];
     const parameters: SqlParameter[] = [
       { name: '@pk', value: pk },
@@ -384,12 +438,13 @@ export class CosmosPairStore implements PairStore {
     } catch (err) {
       throw invalidRequest(`Pair record '${pair.id}' is not serializable: ${(err as Error).message}`, 'pair');
     }
+    const ts = canonicalTime(pair.createdAt, 'createdAt');
     return {
       id: pair.id,
-      pk: partitionKeyOf(pair.task, pair.tenant),
+      pk: pairPartitionKey(pair.task, pair.tenant, ts, pair.id, this.#bucketsPerDay), // pair-partition-key.ts
       task: pair.task,
       tenant: pair.tenant,
-      ts: canonicalTime(pair.createdAt, 'createdAt'),
+      ts,
       sourceKind: pair.source.kind,
       ...(pair.source.datasetId === undefined ? {} : { datasetId: pair.source.datasetId }),
       pair: copy,

@@ -1,10 +1,13 @@
 import { classificationInput } from './onnx-student-model.js';
-import { writeStudentArtifacts } from './student-artifacts.js';
+import { writeStudentArtifacts, type WriteStudentOptions } from './student-artifacts.js';
 import { JobFailure } from '../../core/distill/job-runner.js';
 import type { DatasetExample } from '../../core/distill/dataset-builder.js';
 import type { ArtifactStore, OperationOptions, TrainedModel, Trainer, TrainRequest } from '../../core/ports.js';
 import type { TrainingExample } from './train-student.js';
 import { trainStudentInWorker } from './train-student-in-worker.js';
+import { calibrationMetrics, type StudentCalibration } from './calibrate-student.js';
+import type { CascadeTarget } from '../../core/eval/risk-coverage.js';
+import type { TaskConfig } from '../../core/tasks/task-schema.js';
 
 // Stage 2 on the local machine: trains the in-process classifier student on the teacher's labels
 // (and its soft distribution when the teacher gave logprobs) in a worker thread, exports it to
@@ -12,6 +15,12 @@ import { trainStudentInWorker } from './train-student-in-worker.js';
 // step overwrites its own half-finished output instead of leaving orphans.
 
 export const studentArtifactPathOf = (task: string, jobId: string) => `models/${task}/${jobId}`;
+
+/** The quality target of the task's cascade, when it routes by one. */
+export function cascadeTargetOf(task: TaskConfig): CascadeTarget | undefined {
+  const policy = task.routing.policy;
+  return policy.type === 'cascade' ? policy.target : undefined;
+}
 
 function toTrainingExample(e: DatasetExample): TrainingExample {
   return {
@@ -31,6 +40,7 @@ export class LocalOnnxTrainer implements Trainer {
     if (!classification) {
       throw new JobFailure(`Task '${request.task.name}' has no classification settings: the local ONNX trainer trains classifier students only.`, 'trainer_mismatch');
     }
+    const target = cascadeTargetOf(request.task);
     const result = await trainStudentInWorker(
       {
         labels: classification.labels,
@@ -41,6 +51,8 @@ export class LocalOnnxTrainer implements Trainer {
       {
         ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
         onProgress: (p) => options.onProgress?.(p.fraction, `epoch ${p.epoch}/${p.epochs}: validation accuracy ${p.validationAccuracy.toFixed(3)}`),
+        // Temperature scaling always; a τ only when the task's cascade has a quality target.
+        calibrate: { ...(target ? { target } : {}) },
       },
     );
     const m = result.metrics;
@@ -55,18 +67,32 @@ export class LocalOnnxTrainer implements Trainer {
         trainLoss: m.trainLoss,
         epochsRun: m.epochsRun,
         trainingDurationInMs: m.durationInMs,
+        ...calibrationMetrics(result.calibration),
       }).filter(([, v]) => Number.isFinite(v)),
     );
+    // The candidate kinds tried and the one kept go into the version's lineage with the hyperparameters.
+    const hyperparameters = { ...(result.hyperparameters as unknown as Record<string, unknown>), ...(result.candidates ? { candidates: result.candidates } : {}) };
     const artifactPath = studentArtifactPathOf(request.task.name, request.jobId);
     await writeStudentArtifacts(this.options.artifacts, artifactPath, result.weights, {
       task: request.task.name,
       labelFormat: classification.labelFormat,
       lineage: { jobId: request.jobId, datasetPath: request.datasetPath, teacherModel: request.teacherModel },
       metrics,
-      hyperparameters: result.hyperparameters as unknown as Record<string, unknown>,
+      hyperparameters,
+      ...sidecarCalibration(result.calibration),
       createdAt: (this.options.now?.() ?? new Date()).toISOString(),
       ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
     });
-    return { kind: 'onnx', artifactPath, hyperparameters: result.hyperparameters as unknown as Record<string, unknown>, metrics };
+    return { kind: 'onnx', artifactPath, hyperparameters, metrics };
   }
+}
+
+function sidecarCalibration(c: StudentCalibration | undefined): Pick<WriteStudentOptions, 'calibration' | 'cascade'> {
+  if (!c) return {};
+  return {
+    calibration: { temperature: c.temperature, eceBefore: c.eceBefore, eceAfter: c.eceAfter, n: c.n },
+    ...(c.cascade
+      ? { cascade: { threshold: c.cascade.threshold, target: c.cascade.target, coverage: c.cascade.coverage, agreementLowerBound: c.cascade.agreementLowerBound, n: c.cascade.n } }
+      : {}),
+  };
 }

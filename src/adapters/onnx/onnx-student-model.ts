@@ -5,6 +5,8 @@ import { DistilleryError, invalidRequest, UpstreamError } from '../../core/error
 import type { ArtifactStore, ChatModel, ModelVersion, OperationOptions } from '../../core/ports.js';
 import { formatLabel } from '../../core/tasks/classification-task.js';
 import { createFeaturizer, type Featurizer } from '../../core/tasks/featurizer.js';
+import { softmaxWithTemperature } from '../../core/eval/calibration.js';
+import type { StudentCascadeCalibration } from '../../core/routing/policy-schema.js';
 import { defaultSessionCache, type OnnxSessionCache, type OnnxSessionOptions } from './onnx-session-cache.js';
 import { readStudentArtifacts, type StudentArtifacts, type StudentSidecar } from './student-artifacts.js';
 
@@ -57,6 +59,8 @@ export class OnnxStudentModel implements ChatModel {
   readonly #cache: OnnxSessionCache;
   readonly #sessionOptions: OnnxSessionOptions;
   readonly #cacheKey: string;
+  readonly #temperature: number;
+  readonly cascadeCalibration?: StudentCascadeCalibration;
 
   constructor(options: OnnxStudentModelOptions) {
     if (typeof options.id !== 'string' || options.id.length === 0) throw invalidRequest('OnnxStudentModel needs an id.', 'id');
@@ -68,6 +72,10 @@ export class OnnxStudentModel implements ChatModel {
     this.#sessionOptions = { intraOpNumThreads: options.intraOpNumThreads };
     // Same id with different bytes (a re-trained artifact under a reused id) must not share a session.
     this.#cacheKey = `${options.id}#${options.sidecar.modelSha256}`;
+    // The graph's own softmax is uncalibrated; with a fitted T the logits are rescaled here.
+    this.#temperature = options.sidecar.calibration?.temperature ?? 1;
+    const cascade = options.sidecar.cascade;
+    if (cascade) this.cascadeCalibration = { threshold: cascade.threshold, target: cascade.target };
   }
 
   /** Loads a registry version's artifacts; undefined when they are absent. */
@@ -109,14 +117,17 @@ export class OnnxStudentModel implements ChatModel {
     let probabilities: Float32Array;
     try {
       const session = await this.#session();
+      const calibrated = this.#temperature !== 1;
+      const output = calibrated ? this.sidecar.outputs.logits : this.sidecar.outputs.probabilities;
       const out = await session.run(
         {
           [this.sidecar.inputs.ids]: new ort.Tensor('int64', idData, [1, n]),
           [this.sidecar.inputs.mask]: new ort.Tensor('float32', mask, [1, n]),
         },
-        [this.sidecar.outputs.probabilities],
+        [output],
       );
-      probabilities = out[this.sidecar.outputs.probabilities]!.data as Float32Array;
+      const data = out[output]!.data as Float32Array;
+      probabilities = calibrated ? Float32Array.from(softmaxWithTemperature(data, this.#temperature)) : data;
     } catch (err) {
       if (err instanceof DistilleryError) throw err;
       throw new UpstreamError(this.id, `onnxruntime failed: ${(err as Error).message}`, { retryable: false, cause: err });

@@ -31,6 +31,20 @@ export const studentSidecarSchema = z.object({
   lineage: z.record(z.string(), z.unknown()).default({}),
   metrics: z.record(z.string(), z.number()).default({}),
   hyperparameters: z.record(z.string(), z.unknown()).default({}),
+  /** Temperature scaling fitted on the validation split; serving divides the logits by it. */
+  calibration: z
+    .object({ temperature: z.number().positive(), eceBefore: z.number(), eceAfter: z.number(), n: z.number().int().min(0) })
+    .optional(),
+  /** The cascade τ chosen for the task's quality target on the validation split. */
+  cascade: z
+    .object({
+      threshold: z.number().min(0).max(1),
+      target: z.object({ minAgreement: z.number().optional(), maxAccuracyLoss: z.number().optional(), confidence: z.number().optional() }),
+      coverage: z.number(),
+      agreementLowerBound: z.number(),
+      n: z.number().int().min(0),
+    })
+    .optional(),
   createdAt: z.string(),
 });
 
@@ -47,6 +61,8 @@ export interface WriteStudentOptions extends OperationOptions {
   lineage?: Record<string, unknown>;
   metrics?: Record<string, number>;
   hyperparameters?: Record<string, unknown>;
+  calibration?: StudentSidecar['calibration'];
+  cascade?: StudentSidecar['cascade'];
   createdAt?: string;
 }
 
@@ -78,6 +94,8 @@ export function buildStudentArtifacts(weights: StudentWeights, options: WriteStu
     lineage: options.lineage ?? {},
     metrics,
     hyperparameters: options.hyperparameters ?? {},
+    ...(options.calibration ? { calibration: options.calibration } : {}),
+    ...(options.cascade ? { cascade: options.cascade } : {}),
     createdAt: options.createdAt ?? new Date().toISOString(),
   });
   return { model, sidecar };

@@ -2,6 +2,9 @@ import { Worker } from 'node:worker_threads';
 import { DistilleryError } from '../../core/errors.js';
 import type { StudentHyperparameters } from '../../core/tasks/classification-task.js';
 import { workerScript } from '../shared/worker-script.js';
+import type { CascadeTarget } from '../../core/eval/risk-coverage.js';
+import type { StudentCalibration } from './calibrate-student.js';
+import type { CandidateRecord } from './train-candidates.js';
 import type { TrainingData, TrainingProgress, TrainOptions, TrainResult } from './train-student.js';
 
 // Runs the trainer in a worker thread so a Function instance (or the standalone server) keeps
@@ -11,21 +14,28 @@ const ENTRY = 'train-student-worker-entry';
 
 type WorkerMessage =
   | { type: 'progress'; progress: TrainingProgress }
-  | { type: 'result'; result: TrainResult }
+  | { type: 'result'; result: CalibratedTrainResult }
   | { type: 'error'; error: { status: number; code: string; message: string }; param: string | null };
+
+export interface CalibratedTrainResult extends TrainResult {
+  /** Every candidate kind trained and which one was kept (train-candidates.ts). */
+  candidates?: CandidateRecord[];
+  /** Present when calibration was asked for and the validation split had labelled examples. */
+  calibration?: StudentCalibration;
+}
 
 export function trainStudentInWorker(
   data: TrainingData,
   hyperparameters: Partial<StudentHyperparameters> | unknown,
-  options: TrainOptions = {},
-): Promise<TrainResult> {
-  return new Promise<TrainResult>((resolve, reject) => {
+  options: TrainOptions & { calibrate?: { target?: CascadeTarget } } = {},
+): Promise<CalibratedTrainResult> {
+  return new Promise<CalibratedTrainResult>((resolve, reject) => {
     if (options.abortSignal?.aborted) {
       reject(abortError());
       return;
     }
     const spec = workerScript(import.meta.url, ENTRY);
-    const worker = new Worker(spec.script, { workerData: { data, hyperparameters }, eval: spec.eval });
+    const worker = new Worker(spec.script, { workerData: { data, hyperparameters, ...(options.calibrate ? { calibrate: options.calibrate } : {}) }, eval: spec.eval });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

@@ -1,22 +1,31 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { summarizeError } from '../../core/errors.js';
-import { trainStudent, type TrainingData } from './train-student.js';
+import type { CascadeTarget } from '../../core/eval/risk-coverage.js';
+import { calibrateStudent } from './calibrate-student.js';
+import { trainCandidates } from './train-candidates.js';
+import type { TrainingData } from './train-student.js';
 
 // Worker-thread entry of the trainer: runs trainStudent off the serving thread and posts
 // progress, then the weights (their buffers transferred, not copied). Cancellation is the
 // parent terminating the worker.
 
-const { data, hyperparameters } = workerData as { data: TrainingData; hyperparameters: unknown };
+const { data, hyperparameters, calibrate } = workerData as {
+  data: TrainingData;
+  hyperparameters: unknown;
+  calibrate?: { target?: CascadeTarget };
+};
 const port = parentPort!;
 try {
-  const result = trainStudent(data, hyperparameters, {
+  const result = trainCandidates(data, hyperparameters, {
     onProgress: (progress) => port.postMessage({ type: 'progress', progress }),
   });
   const w = result.weights;
+  // Calibrated on the validation split before the weights' buffers are handed over.
+  const calibration = calibrate && data.validation ? calibrateStudent(w, data.validation, calibrate.target) : undefined;
   const buffers = [w.embedding, w.hiddenWeight, w.hiddenBias, w.outputWeight, w.outputBias]
     .filter((a): a is Float32Array => a !== null)
     .map((a) => a.buffer as ArrayBuffer);
-  port.postMessage({ type: 'result', result }, buffers);
+  port.postMessage({ type: 'result', result: { ...result, ...(calibration ? { calibration } : {}) } }, buffers);
 } catch (err) {
   port.postMessage({ type: 'error', error: summarizeError(err), param: (err as { param?: unknown }).param ?? null });
 }

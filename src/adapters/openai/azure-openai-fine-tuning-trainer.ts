@@ -201,6 +201,11 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
     this.log = options.log ?? (() => undefined);
   }
 
+  /** Reachability before any paid call: the resource answers a one-item list of its fine-tuning jobs. */
+  async preflight(_task: unknown, options: OperationOptions = {}): Promise<void> {
+    await scoped(options.abortSignal, (signal) => this.client.fineTuning.jobs.list({ limit: 1 }, { signal, maxRetries: 0 }));
+  }
+
   async train(
     request: TrainRequest,
     options: OperationOptions & { onProgress?: (fraction: number, message?: string) => void } = {},

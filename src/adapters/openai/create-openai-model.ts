@@ -2,6 +2,7 @@ import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } 
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { ChatModelRequest } from '../../core/chat/chat-model-types.js';
 import type { ModelSettings } from '../../core/chat/model-settings.js';
+import { ChatCompletionsClient } from './chat-completions-client.js';
 import { OpenAIChatModel } from './openai-chat-model.js';
 
 // Builds the OpenAI-SDK client for one configured model: Azure OpenAI (deployment + api-version,
@@ -52,13 +53,36 @@ export function createOpenAIClient(settings: ModelSettings, options: CreateModel
   return new OpenAI({ ...common, baseURL: settings.baseURL, apiKey: settings.auth === 'none' ? 'none' : (apiKey ?? 'unset') });
 }
 
+/** Where the chat-completions route is and how to authenticate, as the SDK clients above build it. */
+export function chatCompletionsEndpoint(settings: ModelSettings, options: CreateModelOptions): { url: string; authHeaders: () => Record<string, string> | Promise<Record<string, string>> } {
+  const apiKey = settings.apiKeySetting ? options.env[settings.apiKeySetting] : undefined;
+  const tokenProvider = settings.auth === 'entra' ? getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE) : undefined;
+  const bearer = tokenProvider ? async () => ({ authorization: `Bearer ${await tokenProvider()}` }) : undefined;
+  if (settings.provider === 'azure-openai') {
+    const base = trimSlashes(settings.endpoint ? `${trimSlashes(settings.endpoint)}/openai` : (settings.baseURL ?? ''));
+    // The AzureOpenAI client puts the deployment (or, without one, the model) in the path.
+    const deployment = settings.deployment ?? settings.model;
+    const route = deployment !== undefined && !base.includes('/deployments') ? `/deployments/${deployment}/chat/completions` : '/chat/completions';
+    const headers = { 'api-key': apiKey ?? 'unset' };
+    return { url: `${base}${route}?api-version=${encodeURIComponent(settings.apiVersion)}`, authHeaders: bearer ?? (() => headers) };
+  }
+  const headers = { authorization: `Bearer ${settings.auth === 'none' ? 'none' : (apiKey ?? 'unset')}` };
+  return { url: `${trimSlashes(settings.baseURL ?? 'https://api.openai.com/v1')}/chat/completions`, authHeaders: bearer ?? (() => headers) };
+}
+
+const trimSlashes = (url: string) => url.replace(/\/+$/, '');
+
 export function createOpenAIModel(id: string, settings: ModelSettings, options: CreateModelOptions): OpenAIChatModel {
   return new OpenAIChatModel({
     id,
     client: createOpenAIClient(settings, options),
+    // An injected fetch (tests, proxies) is honoured through the SDK; otherwise chat calls take the undici path.
+    ...(options.fetch ? {} : { wire: new ChatCompletionsClient({ ...chatCompletionsEndpoint(settings, options), maxRetries: settings.maxRetries }) }),
     model: settings.model ?? settings.deployment ?? id,
     maxRetries: settings.maxRetries,
     timeoutInMs: settings.timeoutInMs,
+    idleTimeoutInMs: settings.idleTimeoutInMs,
+    deadlineInMs: settings.deadlineInMs,
     defaults: settings.defaults as Partial<ChatModelRequest>,
   });
 }

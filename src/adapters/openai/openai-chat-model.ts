@@ -15,24 +15,36 @@ import type {
   Usage,
 } from '../../core/chat/chat-model-types.js';
 import { UpstreamError } from '../../core/errors.js';
+import { scrubSecrets } from '../../core/scrub-secrets.js';
 import type { ChatModel } from '../../core/ports.js';
+import { CallDeadline } from './call-deadline.js';
+import { WireError, type ChatCompletionsClient } from './chat-completions-client.js';
+import { sseData } from './sse-data.js';
+import { retryAfterHeaderInMs } from '../shared/retry-after-header.js';
 
 // A teacher or remote student behind any OpenAI-compatible endpoint: Azure OpenAI (AzureOpenAI
 // client), Azure AI Foundry model deployments (DeepSeek-V3, Llama-3.1-405B, Phi-4-mini), or any
 // server speaking the chat-completions wire format. Retries on 408/409/429/5xx honouring
 // retry-after, with capped jittered backoff, are the openai SDK's own; this adapter maps its
-// results and errors onto the ChatModel port.
+// results and errors onto the ChatModel port. With a `wire` client (built by createOpenAIModel unless
+// a custom fetch is injected) chat calls skip the SDK and fetch: same semantics, less CPU per call.
 
 export interface OpenAIChatModelOptions {
   /** Id used in pair records, headers and pricing. */
   id: string;
   client: OpenAI;
+  /** The undici hot path for chat calls; without it they go through `client`. */
+  wire?: ChatCompletionsClient;
   /** Model name sent upstream (for Azure OpenAI: the deployment name). */
   model: string;
   hosting?: 'remote';
   maxRetries?: number;
-  /** Default per-call budget; the router's budget applies when it is smaller. */
+  /** Per-attempt budget until the response headers; the router's budget applies when it is smaller. */
   timeoutInMs?: number;
+  /** Longest silence while a body or stream is read (default 30 s); the router's applies when smaller. */
+  idleTimeoutInMs?: number;
+  /** Whole call: attempts, body, stream (default 5 min); the router's applies when smaller. */
+  deadlineInMs?: number;
   /** Extra request fields, e.g. teacher defaults such as `{ temperature: 0.2 }` for dataset jobs. */
   defaults?: Partial<ChatModelRequest>;
 }
@@ -41,36 +53,75 @@ export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   readonly hosting = 'remote' as const;
   private readonly client: OpenAI;
+  private readonly wire: ChatCompletionsClient | undefined;
   private readonly model: string;
   private readonly maxRetries: number;
   private readonly timeoutInMs: number;
+  private readonly idleTimeoutInMs: number;
+  private readonly deadlineInMs: number;
   private readonly defaults: Partial<ChatModelRequest>;
 
   constructor(options: OpenAIChatModelOptions) {
     this.id = options.id;
     this.client = options.client;
+    this.wire = options.wire;
     this.model = options.model;
     this.maxRetries = options.maxRetries ?? 2;
     this.timeoutInMs = options.timeoutInMs ?? 60_000;
+    this.idleTimeoutInMs = options.idleTimeoutInMs ?? 30_000;
+    this.deadlineInMs = options.deadlineInMs ?? 300_000;
     this.defaults = options.defaults ?? {};
   }
 
-  private requestOptions(options: CallOptions | undefined) {
-    return {
-      signal: options?.abortSignal,
-      timeout: Math.min(this.timeoutInMs, options?.timeoutInMs ?? Infinity),
-      maxRetries: this.maxRetries,
-    };
+  /** The SDK's own timeout runs per attempt until the headers; the deadline covers everything. */
+  private requestOptions(options: CallOptions | undefined, signal: AbortSignal) {
+    return { signal, timeout: Math.min(this.timeoutInMs, options?.timeoutInMs ?? Infinity), maxRetries: this.maxRetries };
+  }
+
+  private deadline(options: CallOptions | undefined): CallDeadline {
+    const totalInMs = Math.min(this.deadlineInMs, options?.deadlineInMs ?? Infinity);
+    const idleInMs = Math.min(this.idleTimeoutInMs, options?.idleTimeoutInMs ?? Infinity);
+    return new CallDeadline({ totalInMs, idleInMs, ...(options?.abortSignal ? { signal: options.abortSignal } : {}) });
+  }
+
+  /** A deadline that expired, as the 504 that the breaker counts and the router may fall back from. */
+  private timedOut(deadline: CallDeadline, cause: unknown): UpstreamError {
+    const what = deadline.expired === 'idle' ? 'no data within the idle time-out' : 'deadline exceeded';
+    return new UpstreamError(this.id, `timed out (${what})`, { timeout: true, cause });
   }
 
   async generate(request: ChatModelRequest, options?: CallOptions): Promise<ChatModelResult> {
     const body = { ...this.defaults, ...request, model: this.model, stream: false } as ChatCompletionCreateParamsNonStreaming;
     let completion: ChatCompletion;
+    const deadline = this.deadline(options);
     try {
-      completion = await this.client.chat.completions.create(body, this.requestOptions(options));
+      completion = this.wire ? await this.wireCompletion(this.wire, body, options, deadline) : await this.sdkCompletion(body, options, deadline);
     } catch (err) {
-      throw this.mapError(err, options?.abortSignal);
+      throw deadline.expired ? this.timedOut(deadline, err) : this.mapError(err, deadline.signal);
+    } finally {
+      deadline.dispose();
     }
+    return this.result(completion);
+  }
+
+  private async sdkCompletion(body: ChatCompletionCreateParamsNonStreaming, options: CallOptions | undefined, deadline: CallDeadline): Promise<ChatCompletion> {
+    // The raw response, so that the body is read under the idle time-out (the SDK's parse is unbounded).
+    const response = await this.client.chat.completions.create(body, this.requestOptions(options, deadline.signal)).asResponse();
+    return JSON.parse(await readBody(response, deadline)) as ChatCompletion;
+  }
+
+  private async wireCompletion(wire: ChatCompletionsClient, body: object, options: CallOptions | undefined, deadline: CallDeadline): Promise<ChatCompletion> {
+    const res = await wire.post(JSON.stringify(body), { signal: deadline.signal, headersTimeoutInMs: this.attemptTimeoutInMs(options), stream: false });
+    deadline.touch();
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      deadline.touch();
+      chunks.push(chunk);
+    }
+    return JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')) as ChatCompletion;
+  }
+
+  private result(completion: ChatCompletion): ChatModelResult {
     const choice = completion.choices?.[0];
     if (!choice || !choice.message) throw new UpstreamError(this.id, 'the response has no choices', { retryable: true });
     const logprobs = mapLogprobs(choice.logprobs?.content);
@@ -93,6 +144,31 @@ export class OpenAIChatModel implements ChatModel {
     return result;
   }
 
+  private attemptTimeoutInMs(options: CallOptions | undefined): number {
+    return Math.min(this.timeoutInMs, options?.timeoutInMs ?? Infinity);
+  }
+
+  private async sdkChunks(body: ChatCompletionCreateParamsStreaming, options: CallOptions | undefined, deadline: CallDeadline): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const stream = await this.client.chat.completions.create(body, this.requestOptions(options, deadline.signal));
+    deadline.touch();
+    return stream as AsyncIterable<ChatCompletionChunk>;
+  }
+
+  private async *wireChunks(wire: ChatCompletionsClient, body: object, options: CallOptions | undefined, deadline: CallDeadline): AsyncIterable<ChatCompletionChunk> {
+    const res = await wire.post(JSON.stringify(body), { signal: deadline.signal, headersTimeoutInMs: this.attemptTimeoutInMs(options), stream: true });
+    deadline.touch();
+    try {
+      for await (const data of sseData(res.body as AsyncIterable<Buffer>, () => deadline.touch())) {
+        const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: unknown } };
+        // An error event mid-stream, as the SDK raises it: the upstream's words, retryable.
+        if (chunk.error) throw new UpstreamError(this.id, scrubSecrets(typeof chunk.error.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error)), { cause: chunk.error });
+        yield chunk;
+      }
+    } finally {
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
   async *stream(request: ChatModelRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
     // Usage is always requested upstream: the pair record needs it even if the client did not ask.
     const body = {
@@ -106,33 +182,32 @@ export class OpenAIChatModel implements ChatModel {
     let usage: Usage | undefined;
     let model = this.model;
     const allLogprobs: TokenLogprob[] = [];
+    const deadline = this.deadline(options);
     try {
-      const stream = await this.client.chat.completions.create(body, this.requestOptions(options));
-      for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
+      const stream = this.wire ? this.wireChunks(this.wire, body, options, deadline) : await this.sdkChunks(body, options, deadline);
+      for await (const chunk of stream) {
         if (chunk.model) model = chunk.model;
         if (chunk.usage) usage = mapUsage(chunk.usage);
         const choice = chunk.choices?.[0];
         if (!choice) continue;
-        const delta = choice.delta;
-        if (delta?.content) yield { type: 'delta', text: delta.content };
-        for (const tc of delta?.tool_calls ?? []) {
-          yield {
-            type: 'tool_call_delta',
-            index: tc.index,
-            ...(tc.id ? { id: tc.id } : {}),
-            ...(tc.function?.name ? { name: tc.function.name } : {}),
-            ...(tc.function?.arguments ? { arguments: tc.function.arguments } : {}),
-          };
-        }
-        const lp = mapLogprobs(choice.logprobs?.content);
-        if (lp) {
-          allLogprobs.push(...lp);
-          yield { type: 'logprobs', logprobs: lp };
+        const events = chunkEvents(choice);
+        if (events.length) {
+          // While our consumer holds the next read, silence is not the upstream's fault.
+          deadline.pauseIdle();
+          for (const ev of events) {
+            if (ev.type === 'logprobs') allLogprobs.push(...ev.logprobs);
+            yield ev;
+          }
+          deadline.touch();
         }
         if (choice.finish_reason) finishReason = choice.finish_reason as FinishReason;
       }
+      // The SDK ends its iteration quietly when its signal aborts: that is a time-out or the client leaving.
+      if (deadline.signal.aborted) throw new DOMException('The upstream stream was aborted.', 'AbortError');
     } catch (err) {
-      throw this.mapError(err, options?.abortSignal);
+      throw deadline.expired ? this.timedOut(deadline, err) : this.mapError(err, deadline.signal);
+    } finally {
+      deadline.dispose();
     }
     if (!finishReason) throw new UpstreamError(this.id, 'the stream ended without a finish reason', { retryable: true });
     yield {
@@ -146,6 +221,13 @@ export class OpenAIChatModel implements ChatModel {
 
   private mapError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (err instanceof UpstreamError) return err;
+    if (err instanceof WireError) return err.toUpstreamError(this.id);
+    // The caller went away while undici was reading: its stream errors are not AbortErrors, but this
+    // is an abort (the breaker must not count it), as the SDK's APIUserAbortError is.
+    const reason = signal?.reason as { name?: string } | undefined;
+    if (this.wire && signal?.aborted && reason?.name !== 'TimeoutError') {
+      return reason instanceof Error && reason.name === 'AbortError' ? reason : new DOMException('The call was aborted by its caller.', 'AbortError');
+    }
     if (err instanceof APIUserAbortError || (err instanceof Error && err.name === 'AbortError')) {
       // Our own budget expiring shows up as an abort; the client going away is a plain abort.
       const reason = signal?.reason as { name?: string } | undefined;
@@ -156,9 +238,12 @@ export class OpenAIChatModel implements ChatModel {
     if (err instanceof APIError) {
       const status = err.status;
       const message = upstreamMessage(err);
+      // The upstream's retry-after becomes the error's hint (core never reads headers).
+      const retryAfterInMs = retryAfterHeaderInMs(err.headers, Date.now());
       return new UpstreamError(this.id, status ? `HTTP ${status}: ${message}` : message, {
         upstreamStatus: status,
         retryable: status === undefined || status === 408 || status === 409 || status === 429 || status >= 500,
+        ...(retryAfterInMs !== undefined ? { retryAfterInSeconds: retryAfterInMs / 1000 } : {}),
         cause: err,
       });
     }
@@ -167,10 +252,43 @@ export class OpenAIChatModel implements ChatModel {
   }
 }
 
+type StreamChoice = ChatCompletionChunk['choices'][number];
+
+function chunkEvents(choice: StreamChoice): ChatStreamEvent[] {
+  const events: ChatStreamEvent[] = [];
+  const delta = choice.delta;
+  if (delta?.content) events.push({ type: 'delta', text: delta.content });
+  for (const tc of delta?.tool_calls ?? []) {
+    events.push({
+      type: 'tool_call_delta',
+      index: tc.index,
+      ...(tc.id ? { id: tc.id } : {}),
+      ...(tc.function?.name ? { name: tc.function.name } : {}),
+      ...(tc.function?.arguments ? { arguments: tc.function.arguments } : {}),
+    });
+  }
+  const lp = mapLogprobs(choice.logprobs?.content);
+  if (lp) events.push({ type: 'logprobs', logprobs: lp });
+  return events;
+}
+
+/** Reads a whole response body, re-arming the idle time-out on every chunk. */
+async function readBody(response: Response, deadline: CallDeadline): Promise<string> {
+  if (!response.body) return '';
+  deadline.touch();
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    deadline.touch();
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+/** The upstream's words, without credentials it may echo: they go to logs and pair records. */
 function upstreamMessage(err: APIError): string {
   const body = err.error as { message?: unknown } | undefined;
-  if (body && typeof body.message === 'string') return body.message;
-  return err.message;
+  return scrubSecrets(body && typeof body.message === 'string' ? body.message : err.message);
 }
 
 function mapUsage(u: { prompt_tokens?: number; completion_tokens?: number } | null | undefined): Usage {

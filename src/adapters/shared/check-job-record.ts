@@ -13,6 +13,7 @@ export const JOB_STATES: readonly JobState[] = [
   'evaluating',
   'succeeded',
   'failed',
+  'cancelled',
 ];
 
 export function checkJobRecord(job: JobRecord): void {

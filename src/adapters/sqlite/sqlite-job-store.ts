@@ -1,5 +1,6 @@
 import { ConcurrencyError, invalidRequest, notFound } from '../../core/errors.js';
-import type { JobQuery, JobRecord, JobStore, OperationOptions } from '../../core/ports.js';
+import type { JobQuery, JobRecord, JobStore, OperationOptions, PendingTrigger, PendingTriggerEntry } from '../../core/ports.js';
+import { coalesceTrigger } from '../shared/pending-trigger.js';
 import { checkJobQuery, checkJobRecord, serializeJob } from '../shared/check-job-record.js';
 import { canonicalTime, checkKey } from '../shared/check-pair-record.js';
 import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
@@ -32,6 +33,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_by_task_time ON jobs (task, created_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS job_pending_triggers (
+  task TEXT PRIMARY KEY,
+  body TEXT NOT NULL
+) WITHOUT ROWID;
 `;
 
 const toRecord = (row: JobRow): JobRecord => ({ ...(JSON.parse(row.body) as JobRecord), etag: String(row.version) });
@@ -43,6 +48,9 @@ export class SqliteJobStore implements JobStore {
   readonly #insert;
   readonly #update;
   readonly #get;
+  readonly #recordTx: (task: string, trigger: PendingTriggerEntry) => PendingTrigger;
+  readonly #takeTx: (task: string) => PendingTrigger | undefined;
+  readonly #getPending;
 
   constructor(options: SqliteJobStoreOptions) {
     this.#db = openDatabase({ path: options.path });
@@ -56,6 +64,43 @@ export class SqliteJobStore implements JobStore {
        WHERE id = ? AND version = ?`,
     );
     this.#get = this.#db.prepare(`SELECT id, created_at, version, body FROM jobs WHERE id = ?`);
+    // Pending triggers: one row per task, read-modify-write inside one transaction (atomic).
+    this.#getPending = this.#db.prepare(`SELECT body FROM job_pending_triggers WHERE task = ?`);
+    const put = this.#db.prepare(`INSERT OR REPLACE INTO job_pending_triggers (task, body) VALUES (?, ?)`);
+    const del = this.#db.prepare(`DELETE FROM job_pending_triggers WHERE task = ?`);
+    this.#recordTx = this.#db.transaction((task: string, trigger: PendingTriggerEntry) => {
+      const row = this.#getPending.get(task) as { body: string } | undefined;
+      const next = coalesceTrigger(task, row ? (JSON.parse(row.body) as PendingTrigger) : undefined, trigger);
+      put.run(task, JSON.stringify(next));
+      return next;
+    });
+    this.#takeTx = this.#db.transaction((task: string) => {
+      const row = this.#getPending.get(task) as { body: string } | undefined;
+      if (row) del.run(task);
+      return row ? (JSON.parse(row.body) as PendingTrigger) : undefined;
+    });
+  }
+
+  async recordPendingTrigger(task: string, trigger: PendingTriggerEntry, options?: OperationOptions): Promise<PendingTrigger> {
+    this.#open();
+    checkAbort(options?.abortSignal);
+    checkKey(task, 'task', 128);
+    return this.#recordTx(task, trigger);
+  }
+
+  async getPendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined> {
+    this.#open();
+    checkAbort(options?.abortSignal);
+    checkKey(task, 'task', 128);
+    const row = this.#getPending.get(task) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as PendingTrigger) : undefined;
+  }
+
+  async takePendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined> {
+    this.#open();
+    checkAbort(options?.abortSignal);
+    checkKey(task, 'task', 128);
+    return this.#takeTx(task);
   }
 
   async create(job: JobRecord, options?: OperationOptions): Promise<JobRecord> {

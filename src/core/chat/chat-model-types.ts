@@ -54,6 +54,10 @@ export type ChatStreamEvent =
 
 export interface CallOptions {
   abortSignal?: AbortSignal;
-  /** Overall time budget for the call including retries. */
+  /** Time budget of one attempt until the response headers (the SDK's per-try time-out). */
   timeoutInMs?: number;
+  /** Longest silence allowed while a body or stream is read. */
+  idleTimeoutInMs?: number;
+  /** Budget of the whole call: every attempt, the body, the whole stream. */
+  deadlineInMs?: number;
 }

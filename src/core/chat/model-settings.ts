@@ -25,14 +25,32 @@ export const modelSettingsSchema = z.object({
   apiKeySetting: z.string().optional(),
   /** `key`: api-key from apiKeySetting; `entra`: DefaultAzureCredential; `none`: no auth. */
   auth: z.enum(['key', 'entra', 'none']).default('key'),
+  /** Budget of one attempt until the response headers arrive (the SDK's per-try time-out). */
   timeoutInMs: z.number().int().positive().default(60_000),
+  /**
+   * Longest silence while a response body or stream is read (Envoy's stream idle time-out): a teacher
+   * that stalls after its headers or mid-stream ends in a 504 (or the other arm) after this long.
+   */
+  idleTimeoutInMs: z.number().int().positive().default(30_000),
+  /** Budget of a whole call: every attempt, the body, the whole stream (LiteLLM's `timeout`). */
+  deadlineInMs: z.number().int().positive().default(300_000),
+  /** Calls in flight to this model at once; beyond it calls are refused at once (503, retryable), 0 = no cap. */
+  maxInFlight: z.number().int().min(0).default(0),
   maxRetries: z.number().int().min(0).max(10).default(2),
   /** Request defaults, e.g. a teacher's temperature. */
   defaults: z.record(z.string(), z.unknown()).default({}),
-  /** Consecutive failures that open this model's circuit, and how long it stays open. */
+  /**
+   * Consecutive failures that open this model's circuit, and how long it stays open. A call still
+   * without an answer (or first event) after `slowCallInMs` counts as a failure at once, so a stalled
+   * upstream opens the circuit within seconds instead of after its time-outs.
+   */
   circuitBreaker: z
-    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownInMs: z.number().int().min(0).default(5_000) })
-    .default({ failureThreshold: 5, cooldownInMs: 5_000 }),
+    .object({
+      failureThreshold: z.number().int().min(1).default(5),
+      cooldownInMs: z.number().int().min(0).default(5_000),
+      slowCallInMs: z.number().int().positive().default(30_000),
+    })
+    .default({ failureThreshold: 5, cooldownInMs: 5_000, slowCallInMs: 30_000 }),
 });
 
 export type ModelSettings = z.infer<typeof modelSettingsSchema>;

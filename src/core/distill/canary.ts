@@ -1,12 +1,17 @@
 import { ConcurrencyError } from '../errors.js';
 import type { Clock, JobRecord, JobStore, ModelRegistry, PairStore } from '../ports.js';
+import { DRIFT_CONFIDENCE } from '../eval/agreement-estimates.js';
+import { wilsonInterval } from '../eval/statistics.js';
+import { pairAgreement } from '../pairs/pair-agreement.js';
+import { pairProvenance } from '../pairs/pair-provenance.js';
 import type { TaskRuntime } from '../tasks/task-catalog.js';
 
 // The canary ramp of a newly promoted student. A task with `distill.canary.enabled` does not hand
 // a new version all of its student traffic at once: the version serves `steps[0]` of it (10%),
 // the rest is served by the teacher with the new student shadowed, and every check of the
-// triggers looks at the version's online agreement with the teacher since the step began. At
-// least `minRequests` comparable pairs with agreement ≥ `minAgreement` advance it (50%, then
+// triggers looks at the version's online agreement with the teacher since the step began (student
+// quality on the random shadow sample, as the drift check measures it). At least `minRequests`
+// comparable pairs with agreement ≥ `minAgreement` advance it (50%, then
 // 100%: the ramp is done); agreement below the floor rolls the registry back to the previous
 // version. The state lives on the job that promoted the version, written with its etag.
 
@@ -65,6 +70,24 @@ export class CanaryController {
     return share;
   }
 
+  /**
+   * The version's student quality since its step began: the same estimate as the drift check and
+   * the online report — pairAgreement on the random shadow sample (the teacher-served share with
+   * the new student shadowed, or shadows the policy drew), never on escalations.
+   */
+  private async studentQuality(runtime: TaskRuntime, canary: CanaryState): Promise<{ comparable: number; agreements: number }> {
+    let comparable = 0;
+    let agreements = 0;
+    for await (const p of this.deps.pairs.list({ task: runtime.config.name, since: canary.stepStartedAt })) {
+      if (p.student?.model !== canary.modelId || !pairProvenance(p).randomShadow) continue;
+      const verdict = pairAgreement(p, runtime);
+      if (verdict === 'not_comparable') continue;
+      comparable++;
+      if (verdict === 'agree') agreements++;
+    }
+    return { comparable, agreements };
+  }
+
   /** Advances, completes or rolls back every ramping canary (called with the trigger checks). */
   async evaluate(): Promise<{ task: string; decision: string }[]> {
     const decisions: { task: string; decision: string }[] = [];
@@ -81,31 +104,23 @@ export class CanaryController {
         continue;
       }
       if (canary.status !== 'ramping') continue;
-      let comparable = 0;
-      let agreements = 0;
-      for await (const p of this.deps.pairs.list({ task, since: canary.stepStartedAt })) {
-        if (p.student?.model !== canary.modelId || p.student.error || !p.teacher || p.teacher.error) continue;
-        const agree = runtime.parseLabel
-          ? p.labels?.teacher != null && p.labels.teacher === p.labels.student
-          : (p.teacher.text ?? '').trim().toLowerCase() === (p.student.text ?? '').trim().toLowerCase();
-        comparable++;
-        if (agree) agreements++;
-      }
+      const { comparable, agreements } = await this.studentQuality(runtime, canary);
       if (comparable < settings.minRequests) continue;
       const agreement = agreements / comparable;
+      const bound = wilsonInterval(agreements, comparable, DRIFT_CONFIDENCE);
       const now = new Date(this.deps.clock.now()).toISOString();
       let next: CanaryState;
       let decision: string;
       if (agreement < settings.minAgreement) {
         next = { ...canary, status: 'rolled_back' };
-        decision = `rolled back ${canary.modelId}: online agreement ${agreement.toFixed(3)} < ${settings.minAgreement} over ${comparable} pairs at ${Math.round(canary.share * 100)}%`;
+        decision = `rolled back ${canary.modelId}: online agreement ${agreement.toFixed(3)} < ${settings.minAgreement} over ${comparable} random-shadow pairs (upper bound ${bound.upper.toFixed(3)}) at ${Math.round(canary.share * 100)}%`;
       } else if (canary.stepIndex + 1 >= settings.steps.length || settings.steps[canary.stepIndex + 1]! >= 1) {
         next = { ...canary, stepIndex: settings.steps.length - 1, share: 1, status: 'completed', stepStartedAt: now };
-        decision = `canary of ${canary.modelId} completed: agreement ${agreement.toFixed(3)} over ${comparable} pairs; serving 100%`;
+        decision = `canary of ${canary.modelId} completed: agreement ${agreement.toFixed(3)} over ${comparable} pairs of the random shadow sample (lower bound ${bound.lower.toFixed(3)}); serving 100%`;
       } else {
         const share = settings.steps[canary.stepIndex + 1]!;
         next = { ...canary, stepIndex: canary.stepIndex + 1, share, stepStartedAt: now };
-        decision = `canary of ${canary.modelId} advanced to ${Math.round(share * 100)}%: agreement ${agreement.toFixed(3)} over ${comparable} pairs`;
+        decision = `canary of ${canary.modelId} advanced to ${Math.round(share * 100)}%: agreement ${agreement.toFixed(3)} over ${comparable} pairs of the random shadow sample (lower bound ${bound.lower.toFixed(3)})`;
       }
       next.history = [...canary.history, { at: now, share: canary.share, agreement, comparable, decision }];
       try {

@@ -1,7 +1,7 @@
 import type { ChatMessage } from '../chat/chat-request-schema.js';
 import { messageText } from '../chat/chat-request-schema.js';
 import { hash53, hashToUnit } from '../hash.js';
-import type { PairRecord } from '../pairs/pair-record.js';
+import { goldReference, type PairRecord } from '../pairs/pair-record.js';
 import { labelDistributionFromLogprobs, type ClassificationTask, type LabelParser } from '../tasks/classification-task.js';
 import type { DistillSettings } from './distill-settings.js';
 
@@ -50,7 +50,7 @@ export interface DatasetManifest {
   counts: { kept: number; train: number; validation: number; test: number; dropped: DropCounts };
   /** Classification: examples per label per split. */
   classBalance?: Record<string, Record<Split, number>>;
-  /** Hash over the example ids and targets in order: two manifests with equal hashes hold equal data. */
+  /** Hash over the examples' prompts, labels and targets in their stable order: equal hashes, equal data. */
   contentHash: string;
   splitRule: string;
 }
@@ -111,7 +111,7 @@ export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: Bu
       dropped.empty++;
       continue;
     }
-    if (target.length > settings.maxAnswerChars || teacher.finishReason === 'length') {
+    if (target.length > settings.maxAnswerChars || (teacher.finishReason === 'length' && !settings.acceptTruncated)) {
       dropped.overLong++;
       continue;
     }
@@ -148,11 +148,16 @@ export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: Bu
     };
     if (label !== undefined) example.label = label;
     if (teacherDistribution) example.teacherDistribution = teacherDistribution;
-    if (pair.source.reference !== undefined) example.reference = pair.source.reference;
+    const gold = goldReference(pair);
+    if (gold !== undefined) example.reference = gold;
     if (pair.student?.text !== undefined && !pair.student.error) example.studentText = pair.student.text;
     examples.push(example);
   }
 
+  // Reproducible: pairs arrive in answer order (stage-1 workers race), so examples are put in the
+  // order of a stable key before anything is split, hashed or trained. The same spec and the same
+  // answers then give the same dataset hash and the same student.
+  examples.sort((a, b) => (a.promptHash < b.promptHash ? -1 : a.promptHash > b.promptHash ? 1 : 0));
   const counts = { kept: examples.length, train: 0, validation: 0, test: 0, dropped };
   let classBalance: DatasetManifest['classBalance'];
   if (parseLabel) classBalance = {};
@@ -163,7 +168,8 @@ export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: Bu
       const row = (classBalance[e.label] ??= { train: 0, validation: 0, test: 0 });
       row[e.split]++;
     }
-    content = hash53(`${content}|${e.id}|${e.target}`);
+    // Content, not identity: pair ids carry the job id, which differs between two equal builds.
+    content = hash53(`${content}|${e.promptHash}|${e.label ?? ''}|${e.target}`);
   }
   const manifest: DatasetManifest = {
     task: options.task,

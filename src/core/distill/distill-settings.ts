@@ -110,7 +110,7 @@ export const distillSettingsSchema = z.object({
     .object({ window: z.number().int().min(10).default(200), minAgreement: z.number().min(0).max(1).default(0.85) })
     .nullable()
     .default(null),
-  trainer: z.enum(['local-onnx', 'azure-openai']).default('local-onnx'),
+  trainer: z.enum(['local-onnx', 'azure-openai', 'azure-ml']).default('local-onnx'),
   dataset: z
     .object({
       /** Newest pairs considered per job. */
@@ -121,8 +121,10 @@ export const distillSettingsSchema = z.object({
       testShare: z.number().min(0).max(0.5).default(0.1),
       /** Only pairs from this dataset (dataset distillation jobs). */
       datasetId: z.string().optional(),
+      /** Train on answers the teacher cut at max_tokens (`finish_reason: "length"`); dropped by default. */
+      acceptTruncated: z.boolean().default(false),
     })
-    .default({ maxPairs: 100_000, minExamples: 100, maxAnswerChars: 8_000, validationShare: 0.1, testShare: 0.1 }),
+    .default({ maxPairs: 100_000, minExamples: 100, maxAnswerChars: 8_000, validationShare: 0.1, testShare: 0.1, acceptTruncated: false }),
   gate: gateSchema.default(gateSchema.parse({})),
   canary: canarySchema.default(canarySchema.parse({})),
   /** Hyperparameters for remote fine-tuning (Azure OpenAI); local students use classification.student. */
@@ -137,6 +139,18 @@ export const distillSettingsSchema = z.object({
       batch_size: z.number().int().min(1).max(256).optional(),
       learning_rate_multiplier: z.number().positive().max(10).optional(),
       suffix: z.string().max(18).optional(),
+      /** Azure ML: the registered model's name (default `<task>-distilled`). */
+      registeredModel: z.string().optional(),
+      /** Azure ML: the workspace that fine-tunes and serves (trainer `azure-ml`). */
+      azureMl: z
+        .object({
+          /** ARM id: /subscriptions/…/resourceGroups/…/providers/Microsoft.MachineLearningServices/workspaces/… */
+          workspace: z.string().min(1),
+          /** An existing serverless endpoint to serve from instead of deploying one per job. */
+          endpointName: z.string().optional(),
+          apiVersion: z.string().default('2024-10-01-preview'),
+        })
+        .optional(),
     })
     .default({ baseModel: 'gpt-4o-mini-2024-07-18', n_epochs: 3, pollIntervalInMs: 30_000 }),
 });

@@ -36,12 +36,18 @@ export const studentSpecSchema = z.discriminatedUnion('kind', [
     modelRef: z.string().min(1).optional(),
     /** Configured model serving the un-distilled base: the report's baseline. */
     baseline: z.string().min(1).optional(),
+    /** Which service fine-tunes it: Azure OpenAI (default) or Azure ML serverless fine-tuning (Phi, Llama). */
+    trainer: z.enum(['azure-openai', 'azure-ml']).optional(),
+    /** Azure ML: name of the registered model (outputs.registered_model.name). */
+    registeredModel: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/).optional(),
   }),
 ]);
 
 export const hyperparametersSchema = z
   .object({
     learning_rate: z.number().positive().max(100).optional(),
+    /** Remote fine-tuning services scale their own learning rate by this (Azure OpenAI, Azure ML). */
+    learning_rate_multiplier: z.number().positive().max(10).optional(),
     batch_size: z.number().int().min(1).max(4096).optional(),
     num_epochs: z.number().int().min(1).max(1000).optional(),
     /** Softens the teacher's distribution in the distillation loss. */
@@ -83,9 +89,14 @@ export const distillationSpecSchema = z
          * top label. Off by default: not every endpoint returns logprobs.
          */
         soft_labels: z.boolean().default(false),
+        /**
+         * Keep answers the teacher cut at `max_tokens` (`finish_reason: "length"`). Off by default: a
+         * cut answer counts as a stage-1 failure (cause `truncated`), never as a silent success.
+         */
+        accept_truncated: z.boolean().default(false),
       })
       .strict()
-      .default({ inference_parameters: inferenceParametersSchema.parse({}), soft_labels: false }),
+      .default({ inference_parameters: inferenceParametersSchema.parse({}), soft_labels: false, accept_truncated: false }),
     prompt_settings: z
       .object({
         /** Ask the teacher to reason first; reasoning is kept for generative students, stripped for label ones. */
@@ -107,9 +118,15 @@ export const distillationSpecSchema = z
         max_attempts: z.number().int().min(1).max(20).default(4),
         base_delay_ms: z.number().int().min(0).max(60_000).default(500),
         max_delay_ms: z.number().int().min(0).max(600_000).default(60_000),
+        /**
+         * The job's own breaker: after this many failed calls in a row the chunk pauses all its
+         * calls (base_delay_ms doubling, capped at max_delay_ms) instead of failing fast; a success
+         * resets it. Failures keep their upstream cause.
+         */
+        pause_after_failures: z.number().int().min(1).max(1_000).default(5),
       })
       .strict()
-      .default({ max_attempts: 4, base_delay_ms: 500, max_delay_ms: 60_000 }),
+      .default({ max_attempts: 4, base_delay_ms: 500, max_delay_ms: 60_000, pause_after_failures: 5 }),
     /** Generative tasks: a configured model that judges student vs teacher answers pairwise in the report. */
     judge: z.string().min(1).optional(),
     /** Test examples the judge sees (each judged twice, answers swapped). */
@@ -121,6 +138,14 @@ export const distillationSpecSchema = z
   .superRefine((spec, ctx) => {
     if (spec.student.kind === 'onnx-classifier' && !isLabelTask(spec.task_type)) {
       ctx.addIssue({ code: 'custom', path: ['student'], message: `an onnx-classifier student learns label tasks (nli, classification), not '${spec.task_type}'; use a remote student` });
+    }
+    if (spec.student.kind === 'remote' && spec.student.trainer === 'azure-ml') {
+      // Serverless fine-tuning trains on the teacher's text with its own schedule: refused, not dropped.
+      for (const k of ['learning_rate', 'temperature'] as const) {
+        if (spec.hyperparameters[k] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['hyperparameters', k], message: `Azure ML serverless fine-tuning cannot apply ${k}; it takes num_epochs, batch_size and learning_rate_multiplier` });
+        }
+      }
     }
     if (spec.task_type === 'classification' && !spec.labels) {
       ctx.addIssue({ code: 'custom', path: ['labels'], message: 'classification jobs need their label set' });

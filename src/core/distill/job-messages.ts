@@ -23,7 +23,12 @@ export function createJobMessageDispatcher(runner: JobRunner, handlers: Readonly
     const handler = handlers[parsed.kind];
     if (handler) return handler(parsed, { ...options, deliveryCount: options.deliveryCount ?? 1 });
     // 'redistill' and 'dataset' messages both name a job to advance.
-    await runner.run(parsed.jobId, { task: parsed.task, ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}) });
+    // (A cancel request sends one too, with its own message id, so the broker does not drop it.)
+    await runner.run(parsed.jobId, {
+      task: parsed.task,
+      ...(options.deliveryCount !== undefined ? { deliveryCount: options.deliveryCount } : {}),
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
   };
 }
 

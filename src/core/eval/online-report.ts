@@ -1,17 +1,24 @@
 import type { Arm } from '../chat/chat-model-types.js';
 import { DistilleryError, invalidRequest } from '../errors.js';
+import { AGREEMENT_DEFINITION, agreementKind, matchesReference, pairAgreement, type AgreementKind, type AgreementTask } from '../pairs/pair-agreement.js';
+import { pairProvenance } from '../pairs/pair-provenance.js';
 import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
+import { AgreementTally, type AgreementEstimate, type ServedAgreementEstimate } from './agreement-estimates.js';
 import { sentenceChrf } from './chrf.js';
 import { LatencyHistogram, PERCENTILE_DEFINITION, type LatencySummary } from './latency-summary.js';
 import { findModelPrice, priceCall, savingsLedger, summarizeCost, type CostSummary, type Pricing, type SavingsLedger } from './pricing.js';
 import { DEFAULT_MIN_SAMPLES, mcnemarExact, meanInterval, wilsonInterval, type Interval, type McNemarResult } from './statistics.js';
-import { normalizedMatch } from './text-metrics.js';
+import { RunningMoments } from './running-moments.js';
+import { TeacherOnlyAccumulator, type TeacherOnlyCost } from './teacher-only-cost.js';
 
 // The online report: what logged traffic says about the student, per task and per arm, over a
 // time window. It streams over the pairs once and keeps only counters, running moments and
-// log-bucket latency histograms, so 100,000 pairs cost the same memory as 1,000. Agreement is the
-// teacher's label vs the student's (classification pairs) or normalized match plus chrF (text);
-// with gold references, each arm's accuracy and McNemar's test on them.
+// log-bucket latency histograms, so 100,000 pairs cost the same memory as 1,000. Agreement is
+// pairAgreement (one normalisation per task kind), reported as three labelled estimates
+// (agreement-estimates.ts): student quality on the random shadow sample, escalation agreement,
+// and served agreement; never as one pool of every pair where both arms happened to run. With
+// gold references, each arm's accuracy and McNemar's test on the random shadow sample, and the
+// accuracy of what was served on every request that has one.
 
 export interface OnlineReportOptions {
   pricing: Pricing;
@@ -31,6 +38,8 @@ export interface OnlineReportOptions {
   latencyBins?: number;
   /** Costs outside the logged calls, by task, netted off the savings: judge runs and training. */
   fixedCostsUsd?: Record<string, { judgeCostUsd?: number; trainingCostUsd?: number }>;
+  /** Task runtimes, so each task's pairs are judged by its kind (labels, math, text); without, pairs with labels are label pairs. */
+  tasks?: { get(name: string): AgreementTask | undefined };
 }
 
 export interface OnlineArmReport {
@@ -67,34 +76,39 @@ export interface OnlineTaskReport {
   lastAt: string | null;
   arms: Partial<Record<Arm, OnlineArmReport>>;
   agreement: {
-    /** Pairs where both arms answered without error. */
-    comparable: number;
-    agreements: number;
-    rate: number | null;
-    interval: Interval | null;
-    sufficient: boolean;
-    classification: { pairs: number; agreements: number; rate: number | null; interval: Interval | null } | null;
-    text: {
-      pairs: number;
-      normalizedMatches: number;
-      normalizedMatchRate: number | null;
-      chrf: Interval | null;
-    } | null;
+    /** The normalisation pairs were judged by (pair-agreement.ts). */
+    kind: AgreementKind;
+    definition: string;
+    /** Student quality: agreement on the random shadow sample (unbiased for the student's traffic). */
+    studentQuality: AgreementEstimate;
+    /** Agreement on escalated pairs: the student's hardest prompts. Not the student's quality. */
+    escalation: AgreementEstimate;
+    /** What users received vs what the teacher would have said (importance-weighted shadow sample). */
+    served: ServedAgreementEstimate;
+    /** Every comparable pair whatever why both arms ran: moves with the routing policy; diagnostic only. */
+    pooled: { n: number; agreements: number; rate: number | null };
+    /** Text tasks: mean sentence chrF of the student against the teacher on the random shadow sample. */
+    text: { pairs: number; chrf: Interval | null } | null;
   };
   reference: {
+    /** Random-shadow pairs with a gold reference: both arms' accuracy and McNemar's test on them. */
     pairs: number;
     teacherAccuracy: Interval;
     studentAccuracy: Interval;
     mcnemar: McNemarResult;
+    /** Accuracy of the answer users received, over every request with a reference. */
+    served: Interval | null;
+    servedPairs: number;
   } | null;
   cost: {
     servedUsd: number;
     /** Calls that did not answer the client: shadow calls, escalated cascade attempts. */
     overheadUsd: number;
     total: CostSummary;
-    /** Null when no teacher call was ever priced, so the counterfactual is unknown. */
+    /** Every request answered by the teacher: observed teacher calls plus an unbiased estimate for the rest (teacher-only-cost.ts). */
     teacherOnlyUsd: number | null;
     teacherOnlyEstimated: boolean;
+    teacherOnly: TeacherOnlyCost;
     ledger: SavingsLedger | null;
   };
   trend: { bucketInMs: number; buckets: TrendBucket[] };
@@ -116,21 +130,6 @@ export interface OnlineReport {
 const BUCKET_CHOICES_IN_MS = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000, 604_800_000];
 const HOUR = 3_600_000;
 const MAX_BUCKETS = 48;
-
-class Moments {
-  n = 0;
-  mean = 0;
-  m2 = 0;
-  add(x: number): void {
-    this.n++;
-    const d = x - this.mean;
-    this.mean += d / this.n;
-    this.m2 += d * (x - this.mean);
-  }
-  variance(): number {
-    return this.n > 1 ? this.m2 / (this.n - 1) : 0;
-  }
-}
 
 interface ArmAccumulator {
   models: Set<string>;
@@ -161,27 +160,27 @@ interface TaskAccumulator {
   firstAt: string | null;
   lastAt: string | null;
   arms: Record<Arm, ArmAccumulator>;
-  classPairs: number;
-  classAgree: number;
-  textPairs: number;
-  textMatches: number;
-  chrf: Moments;
+  kind: AgreementKind;
+  runtime: AgreementTask | undefined;
+  tally: AgreementTally;
+  /** Sentence chrF of the student against the teacher, random shadow sample, text tasks. */
+  chrf: RunningMoments;
   refPairs: number;
   refTeacherCorrect: number;
   refStudentCorrect: number;
   refB: number;
   refC: number;
+  refServed: number;
+  refServedCorrect: number;
   servedUsd: number;
   overheadUsd: number;
-  teacherCostSum: number;
-  teacherCostN: number;
-  requestsWithoutTeacherCost: number;
+  teacherOnly: TeacherOnlyAccumulator;
   buckets: Map<number, BucketAccumulator>;
 }
 
 const newArm = (): ArmAccumulator => ({ models: new Set(), calls: 0, served: 0, errors: 0, latency: new LatencyHistogram(), costUsd: 0, unpriced: 0, promptTokens: 0, completionTokens: 0 });
 
-function newTask(task: string): TaskAccumulator {
+function newTask(task: string, runtime: AgreementTask | undefined, pricing: Pricing): TaskAccumulator {
   return {
     task,
     requests: 0,
@@ -189,21 +188,20 @@ function newTask(task: string): TaskAccumulator {
     firstAt: null,
     lastAt: null,
     arms: { teacher: newArm(), student: newArm() },
-    classPairs: 0,
-    classAgree: 0,
-    textPairs: 0,
-    textMatches: 0,
-    chrf: new Moments(),
+    kind: agreementKind(runtime),
+    runtime,
+    tally: new AgreementTally(),
+    chrf: new RunningMoments(),
     refPairs: 0,
     refTeacherCorrect: 0,
     refStudentCorrect: 0,
     refB: 0,
     refC: 0,
+    refServed: 0,
+    refServedCorrect: 0,
     servedUsd: 0,
     overheadUsd: 0,
-    teacherCostSum: 0,
-    teacherCostN: 0,
-    requestsWithoutTeacherCost: 0,
+    teacherOnly: new TeacherOnlyAccumulator(pricing),
     buckets: new Map(),
   };
 }
@@ -267,7 +265,7 @@ export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Itera
     if (until !== undefined && at >= until) continue;
     total++;
     let acc = tasks.get(pair.task);
-    if (!acc) tasks.set(pair.task, (acc = newTask(pair.task)));
+    if (!acc) tasks.set(pair.task, (acc = newTask(pair.task, options.tasks?.get(pair.task), options.pricing)));
     accumulate(acc, pair, at);
   }
 
@@ -307,55 +305,9 @@ export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Itera
       else acc.overheadUsd += cost;
       if (arm === 'teacher') teacherCost = cost;
     }
-    if (teacherCost !== undefined) {
-      acc.teacherCostSum += teacherCost;
-      acc.teacherCostN++;
-    } else acc.requestsWithoutTeacherCost++;
-
-    // Agreement needs both answers.
-    const t = pair.teacher;
-    const s = pair.student;
-    if (!t || !s || t.error || s.error) return;
-    const tl = pair.labels?.teacher;
-    const sl = pair.labels?.student;
-    let agree: boolean | undefined;
-    if (pair.labels && tl != null && sl != null) {
-      agree = tl === sl;
-      acc.classPairs++;
-      if (agree) acc.classAgree++;
-      const ref = pair.source.reference;
-      if (ref !== undefined) {
-        const tc = tl === ref;
-        const sc = sl === ref;
-        acc.refPairs++;
-        if (tc) acc.refTeacherCorrect++;
-        if (sc) acc.refStudentCorrect++;
-        if (sc && !tc) acc.refB++;
-        if (tc && !sc) acc.refC++;
-      }
-    } else if (typeof t.text === 'string' && typeof s.text === 'string') {
-      agree = normalizedMatch(s.text, t.text);
-      acc.textPairs++;
-      if (agree) acc.textMatches++;
-      const c = sentenceChrf(s.text, [t.text]).score;
-      acc.chrf.add(c);
-      bucket.chrfSum += c;
-      bucket.chrfN++;
-      const ref = pair.source.reference;
-      if (ref !== undefined) {
-        const tc = normalizedMatch(t.text, ref);
-        const sc = normalizedMatch(s.text, ref);
-        acc.refPairs++;
-        if (tc) acc.refTeacherCorrect++;
-        if (sc) acc.refStudentCorrect++;
-        if (sc && !tc) acc.refB++;
-        if (tc && !sc) acc.refC++;
-      }
-    }
-    if (agree !== undefined) {
-      bucket.comparable++;
-      if (agree) bucket.agreements++;
-    }
+    const why = pairProvenance(pair);
+    acc.teacherOnly.add(pair, teacherCost, why.randomShadow);
+    accumulateAgreement(acc, pair, bucket, why.randomShadow);
   }
 
   // Without a window the bucket width is only known now: coarsen to at most MAX_BUCKETS.
@@ -390,6 +342,36 @@ export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Itera
   };
 }
 
+/** The pair's verdict into the estimates; chrF and gold-label accuracy on the random shadow sample. */
+function accumulateAgreement(acc: TaskAccumulator, pair: PairRecord, bucket: BucketAccumulator, randomShadow: boolean): void {
+  const task = acc.runtime;
+  if (!task && pair.labels) acc.kind = 'label';
+  const verdict = pairAgreement(pair, task);
+  acc.tally.add(pair, verdict);
+  const served = matchesReference(pair, pair.servedArm, task);
+  if (served !== undefined && pair[pair.servedArm]?.role !== 'fallback_failed') {
+    acc.refServed++;
+    if (served) acc.refServedCorrect++;
+  }
+  if (verdict === 'not_comparable' || !randomShadow) return;
+  bucket.comparable++;
+  if (verdict === 'agree') bucket.agreements++;
+  if (acc.kind === 'text' && typeof pair.teacher?.text === 'string' && typeof pair.student?.text === 'string') {
+    const c = sentenceChrf(pair.student.text, [pair.teacher.text]).score;
+    acc.chrf.add(c);
+    bucket.chrfSum += c;
+    bucket.chrfN++;
+  }
+  const tc = matchesReference(pair, 'teacher', task);
+  const sc = matchesReference(pair, 'student', task);
+  if (tc === undefined || sc === undefined) return;
+  acc.refPairs++;
+  if (tc) acc.refTeacherCorrect++;
+  if (sc) acc.refStudentCorrect++;
+  if (sc && !tc) acc.refB++;
+  if (tc && !sc) acc.refC++;
+}
+
 function coarsen(buckets: Map<number, BucketAccumulator>, width: number): Map<number, BucketAccumulator> {
   const out = new Map<number, BucketAccumulator>();
   for (const [k, b] of buckets) {
@@ -407,6 +389,26 @@ function coarsen(buckets: Map<number, BucketAccumulator>, width: number): Map<nu
     }
   }
   return out;
+}
+
+/** Gold-label accuracy: both arms and McNemar on the random shadow sample; what was served on every request. */
+function referenceSection(acc: TaskAccumulator, confidence: number): OnlineTaskReport['reference'] {
+  const shadowRef =
+    acc.refPairs > 0
+      ? {
+          pairs: acc.refPairs,
+          teacherAccuracy: wilsonInterval(acc.refTeacherCorrect, acc.refPairs, confidence),
+          studentAccuracy: wilsonInterval(acc.refStudentCorrect, acc.refPairs, confidence),
+          mcnemar: mcnemarExact(acc.refB, acc.refC),
+        }
+      : null;
+  return shadowRef || acc.refServed > 0
+      ? {
+          ...(shadowRef ?? { pairs: 0, teacherAccuracy: wilsonInterval(0, 0, confidence), studentAccuracy: wilsonInterval(0, 0, confidence), mcnemar: mcnemarExact(0, 0) }),
+          served: acc.refServed > 0 ? wilsonInterval(acc.refServedCorrect, acc.refServed, confidence) : null,
+          servedPairs: acc.refServed,
+        }
+      : null;
 }
 
 function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportOptions, confidence: number, minSamples: number): OnlineTaskReport {
@@ -427,16 +429,8 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
       tokens: { prompt: a.promptTokens, completion: a.completionTokens },
     };
   }
-  const comparable = acc.classPairs + acc.textPairs;
-  const agreements = acc.classAgree + acc.textMatches;
-  // The counterfactual: every request answered by the teacher. Requests where the teacher did not
-  // run are estimated at the mean observed teacher cost.
-  let teacherOnlyUsd: number | null = null;
-  let teacherOnlyEstimated = false;
-  if (acc.teacherCostN > 0) {
-    teacherOnlyUsd = acc.teacherCostSum + acc.requestsWithoutTeacherCost * (acc.teacherCostSum / acc.teacherCostN);
-    teacherOnlyEstimated = acc.requestsWithoutTeacherCost > 0;
-  }
+  const teacherOnly = acc.teacherOnly.finish(confidence);
+  const teacherOnlyUsd = teacherOnly.usd;
   const lo = Math.min(...[acc.arms.teacher, acc.arms.student].filter((a) => a.latency.count > 0).map((a) => a.latency.min));
   const hi = Math.max(...[acc.arms.teacher, acc.arms.student].filter((a) => a.latency.count > 0).map((a) => a.latency.max));
   const bins = options.latencyBins ?? 24;
@@ -451,15 +445,8 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
       counts[arm] = d.map((b) => b.count);
     }
   }
-  const reference =
-    acc.refPairs > 0
-      ? {
-          pairs: acc.refPairs,
-          teacherAccuracy: wilsonInterval(acc.refTeacherCorrect, acc.refPairs, confidence),
-          studentAccuracy: wilsonInterval(acc.refStudentCorrect, acc.refPairs, confidence),
-          mcnemar: mcnemarExact(acc.refB, acc.refC),
-        }
-      : null;
+  const estimates = acc.tally.estimates(confidence, minSamples);
+  const reference = referenceSection(acc, confidence);
   return {
     task: acc.task,
     requests: acc.requests,
@@ -468,24 +455,10 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
     lastAt: acc.lastAt,
     arms,
     agreement: {
-      comparable,
-      agreements,
-      rate: comparable > 0 ? agreements / comparable : null,
-      interval: comparable > 0 ? wilsonInterval(agreements, comparable, confidence) : null,
-      sufficient: comparable >= minSamples,
-      classification:
-        acc.classPairs > 0
-          ? { pairs: acc.classPairs, agreements: acc.classAgree, rate: acc.classAgree / acc.classPairs, interval: wilsonInterval(acc.classAgree, acc.classPairs, confidence) }
-          : null,
-      text:
-        acc.textPairs > 0
-          ? {
-              pairs: acc.textPairs,
-              normalizedMatches: acc.textMatches,
-              normalizedMatchRate: acc.textMatches / acc.textPairs,
-              chrf: meanInterval(acc.chrf.n, acc.chrf.mean, acc.chrf.variance(), confidence),
-            }
-          : null,
+      kind: acc.kind,
+      definition: AGREEMENT_DEFINITION[acc.kind],
+      ...estimates,
+      text: acc.kind === 'text' ? { pairs: acc.chrf.n, chrf: acc.chrf.n > 0 ? meanInterval(acc.chrf.n, acc.chrf.mean, acc.chrf.variance(), confidence) : null } : null,
     },
     reference,
     cost: {
@@ -493,7 +466,8 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
       overheadUsd: acc.overheadUsd,
       total: summarizeCost(acc.requests, acc.servedUsd + acc.overheadUsd),
       teacherOnlyUsd,
-      teacherOnlyEstimated,
+      teacherOnlyEstimated: teacherOnly.estimatedRequests > 0,
+      teacherOnly,
       ledger:
         teacherOnlyUsd === null
           ? null

@@ -164,6 +164,21 @@ export function renderOfflineTable(r: OfflineReport): string {
 const armCost = (a: { calls: number; unpricedCalls: number; cost: { per1000RequestsUsd: number } }) =>
   a.unpricedCalls >= a.calls && a.calls > 0 ? 'unknown cost' : `${usd(a.cost.per1000RequestsUsd)}${a.unpricedCalls > 0 ? ` (${a.unpricedCalls} calls unknown cost)` : ''}`;
 
+/** An agreement estimate as every surface prints it: `92.0% [88.1%, 94.7%] (n = 150)`. */
+export function formatEstimate(e: { rate: number | null; interval: { lower: number; upper: number } | null; sufficient: boolean; n?: number }): string {
+  if (e.rate === null || !e.interval) return '—';
+  const n = e.n === undefined ? '' : ` (n = ${e.n})`;
+  return `${pct(e.rate)} [${pct(e.interval.lower)}, ${pct(e.interval.upper)}]${n}${e.sufficient ? '' : ' (insufficient data)'}`;
+}
+
+/** The teacher-only counterfactual with its interval and how it was estimated. */
+export function formatTeacherOnly(t: OnlineReport['tasks'][number]): string {
+  const c = t.cost.teacherOnly;
+  if (c.usd === null) return 'unknown';
+  const ci = c.interval && c.interval.upper > c.interval.lower ? ` [${usd(c.interval.lower)}, ${usd(c.interval.upper)}]` : '';
+  return `${usd(c.usd)}${ci} (${c.method})`;
+}
+
 function onlineRows(r: OnlineReport) {
   const headers = ['task', 'arm', 'calls', 'served', 'errors', 'p50', 'p95', 'p99', 'cost / 1k calls'];
   const rows: string[][] = [];
@@ -171,28 +186,41 @@ function onlineRows(r: OnlineReport) {
     for (const arm of ['teacher', 'student'] as const) {
       const a = t.arms[arm];
       if (!a) continue;
-      rows.push([t.task, arm, String(a.calls), String(a.served), pct(a.errorRate), ms(a.latency.p50InMs), ms(a.latency.p95InMs), ms(a.latency.p99InMs), armCost(a)]);
+      rows.push([t.task, arm, String(a.calls), String(a.served), pct(a.errorRate), ms(a.latency.p50InMs), ms(a.latency.p95InMs), ms(a.latency.p99InMs), usd(a.cost.per1000RequestsUsd)]);
     }
   }
-  const qHeaders = ['task', 'requests', 'student share', 'agreement', 'n', 'chrF2', 'accuracy T / S', 'McNemar p', 'cost', 'teacher-only', 'net savings'];
+  const qHeaders = ['task', 'requests', 'student share', 'agreement by', 'student quality (random shadow)', 'escalation agreement', 'served agreement', 'chrF2', 'accuracy T / S (shadow) / served', 'McNemar p'];
   const qRows = r.tasks.map((t) => {
     const ag = t.agreement;
+    const ref = t.reference;
     return [
       t.task,
       String(t.requests),
       pct(t.requests > 0 ? t.servedBy.student / t.requests : null),
-      ag.interval ? `${pct(ag.rate)} [${pct(ag.interval.lower)}, ${pct(ag.interval.upper)}]${ag.sufficient ? '' : ' (insufficient data)'}` : '—',
-      String(ag.comparable),
+      ag.definition,
+      formatEstimate(ag.studentQuality),
+      formatEstimate(ag.escalation),
+      formatEstimate({ ...ag.served, n: ag.served.sample }),
       ag.text?.chrf ? `${num(ag.text.chrf.estimate)} [${num(ag.text.chrf.lower)}, ${num(ag.text.chrf.upper)}]` : '—',
-      t.reference ? `${pct(t.reference.teacherAccuracy.estimate)} / ${pct(t.reference.studentAccuracy.estimate)}` : '—',
-      t.reference ? `${t.reference.mcnemar.pValue.toFixed(4)} (${t.reference.mcnemar.verdict.replace('_', ' ')})` : '—',
-      usd(t.cost.total.totalUsd),
-      t.cost.teacherOnlyUsd === null ? '—' : `${usd(t.cost.teacherOnlyUsd)}${t.cost.teacherOnlyEstimated ? '*' : ''}`,
-      t.cost.ledger ? `${usd(t.cost.ledger.netSavingsUsd)} (${pct(t.cost.ledger.netSavingsRatio)})` : '—',
+      ref ? `${ref.pairs ? `${pct(ref.teacherAccuracy.estimate)} / ${pct(ref.studentAccuracy.estimate)}` : '— / —'} / ${ref.served ? pct(ref.served.estimate) : '—'}` : '—',
+      ref && ref.pairs ? `${ref.mcnemar.pValue.toFixed(4)} (${ref.mcnemar.verdict.replace('_', ' ')})` : '—',
     ];
   });
-  return { headers, rows, qHeaders, qRows };
+  const cHeaders = ['task', 'cost', 'teacher-only (estimate)', 'net savings'];
+  const cRows = r.tasks.map((t) => [
+    t.task,
+    usd(t.cost.total.totalUsd),
+    formatTeacherOnly(t),
+    t.cost.ledger ? `${usd(t.cost.ledger.netSavingsUsd)} (${pct(t.cost.ledger.netSavingsRatio)})` : '—',
+  ]);
+  return { headers, rows, qHeaders, qRows, cHeaders, cRows };
 }
+
+const ESTIMATES_NOTE =
+  'Student quality: agreement with the teacher on the random shadow sample (unbiased for the student\'s traffic). ' +
+  'Escalation agreement: on escalated pairs only (the student\'s hardest prompts). ' +
+  'Served agreement: what users received vs what the teacher would have said, importance-weighted from the shadow sample. ' +
+  'Teacher-only: observed teacher calls plus the shadow sample\'s mean teacher cost for the rest (or a per-request token estimate).';
 
 export function renderOnlineMarkdown(r: OnlineReport): string {
   const s = onlineRows(r);
@@ -201,7 +229,7 @@ export function renderOnlineMarkdown(r: OnlineReport): string {
     `### ${t.task}: trend (${ms(t.trend.bucketInMs)} buckets)`,
     '',
     table(
-      ['bucket start', 'requests', 'student share', 'agreement', 'chrF2', 'cost'],
+      ['bucket start', 'requests', 'student share', 'student quality (random shadow)', 'chrF2', 'cost'],
       t.trend.buckets.map((b) => [b.start, String(b.requests), pct(b.studentServedShare), b.agreementRate === null ? '—' : `${pct(b.agreementRate)} (n = ${b.comparable})`, num(b.chrfMean), usd(b.costUsd)]),
     ),
   ]);
@@ -215,11 +243,15 @@ export function renderOnlineMarkdown(r: OnlineReport): string {
     '',
     table(s.qHeaders, s.qRows),
     '',
+    table(s.cHeaders, s.cRows),
+    '',
+    ESTIMATES_NOTE,
+    '',
     '## Arms',
     '',
     table(s.headers, s.rows),
     '',
-    `Percentiles: ${r.percentileDefinition}. * teacher-only cost partly estimated from the mean observed teacher cost.`,
+    `Percentiles: ${r.percentileDefinition}.`,
     ...trend,
     '',
   ].join('\n');
@@ -231,6 +263,8 @@ export function renderOnlineTable(r: OnlineReport): string {
     `Online report · ${r.window.since ?? '(start)'} → ${r.window.until ?? '(now)'} · ${r.totals.pairs} pairs`,
     '',
     textTable(s.qHeaders, s.qRows),
+    '',
+    textTable(s.cHeaders, s.cRows),
     '',
     textTable(s.headers, s.rows),
     '',

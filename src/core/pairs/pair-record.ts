@@ -54,6 +54,25 @@ export interface PairRecord {
   source: PairSource;
   /** Redaction applied to the stored text, e.g. ['email', 'phone']. */
   redacted?: string[];
+  /** What a reviewer said about the pair (POST /admin/pairs/{id}/feedback); its gold label feeds accuracy. */
+  feedback?: PairFeedback;
+}
+
+export interface PairFeedback {
+  /** The correct label or answer, as a reviewer gave it: outranks a dataset's reference. */
+  gold?: string;
+  thumbs?: 'up' | 'down';
+  /** 0..1, the reviewer's grade of the served answer. */
+  score?: number;
+  comment?: string;
+  at: string;
+  /** Key id of the reviewer (never the key). */
+  by?: string;
+}
+
+/** The pair's gold answer: a reviewer's label first, else the dataset's reference. */
+export function goldReference(pair: Pick<PairRecord, 'source' | 'feedback'>): string | undefined {
+  return pair.feedback?.gold ?? pair.source?.reference;
 }
 
 export interface PairQuery {

@@ -1,5 +1,6 @@
 import type {
   Arm,
+  CallOptions,
   ChatModelRequest,
   ChatModelResult,
   ChatStreamEvent,
@@ -9,7 +10,7 @@ import type {
 import type { ChatCompletionRequest, ChatMessage } from '../chat/chat-request-schema.js';
 import { DistilleryError, isAbortError, summarizeError, UpstreamError } from '../errors.js';
 import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
-import { redactText, type RedactionKind } from '../pairs/redaction.js';
+import { PairRedactor } from '../pairs/redaction.js';
 import type { ChatInvocation, ChatModel, ChatService, Clock, GatewayResult, GatewayStream, ModelResolver, PairSink } from '../ports.js';
 import type { TaskRuntime } from '../tasks/task-catalog.js';
 import type { TaskConfig } from '../tasks/task-schema.js';
@@ -58,6 +59,7 @@ export class ChatGateway implements ChatService {
     const teacher = this.deps.models.teacher(task);
     const student = task.student ? await this.deps.models.student(task, { abortSignal: inv.abortSignal }) : undefined;
     const canaryShare = student && this.deps.models.canaryShare ? await this.deps.models.canaryShare(task, student) : undefined;
+    const shadowRate = student && this.deps.models.shadowRate ? await this.deps.models.shadowRate(task, student) : undefined;
     const decision = decideRoute(
       task.routing,
       {
@@ -66,6 +68,8 @@ export class ChatGateway implements ChatService {
         forcedArm: inv.forcedArm,
         studentAvailable: student !== undefined,
         ...(canaryShare !== undefined ? { canaryShare } : {}),
+        ...(student?.cascadeCalibration ? { studentCalibration: student.cascadeCalibration } : {}),
+        ...(shadowRate !== undefined ? { shadowRate } : {}),
       },
       this.deps.random,
     );
@@ -206,16 +210,24 @@ class Exchange {
     this.outputs[arm] = out;
   }
 
+  /** The task's deadlines for one arm call; the model's own limits apply when they are smaller. */
+  private callOptions(signal: AbortSignal | undefined): CallOptions {
+    const { timeoutInMs, idleTimeoutInMs, deadlineInMs } = this.inv.task.config.routing;
+    return {
+      ...(signal ? { abortSignal: signal } : {}),
+      timeoutInMs,
+      ...(idleTimeoutInMs !== undefined ? { idleTimeoutInMs } : {}),
+      ...(deadlineInMs !== undefined ? { deadlineInMs } : {}),
+    };
+  }
+
   async run(arm: Arm, role: ArmOutput['role'], signal: AbortSignal | undefined): Promise<ChatModelResult> {
     const model = this.model(arm);
     const started = now();
     try {
-      // Each adapter enforces the budget itself (the openai SDK already runs a timer per call);
+      // Each adapter enforces the deadlines itself (total and idle, one timer pair per call);
       // combining signals here would cost more per request than the rest of the routing.
-      const result = await model.generate(this.modelRequest, {
-        ...(signal ? { abortSignal: signal } : {}),
-        timeoutInMs: this.inv.task.config.routing.timeoutInMs,
-      });
+      const result = await model.generate(this.modelRequest, this.callOptions(signal));
       this.record(arm, role, model, started, result);
       return result;
     } catch (err) {
@@ -256,7 +268,7 @@ class Exchange {
       if ((fmt === 'json_object' || fmt === 'json_schema') && !isJson(result.text)) return 'student answer is not valid JSON';
     }
     if (result.confidence === undefined) return 'student reported no confidence';
-    if (result.confidence < cascade.threshold) return `confidence ${result.confidence.toFixed(3)} < ${cascade.threshold}`;
+    if (result.confidence < cascade.threshold) return `confidence ${result.confidence.toFixed(3)} < ${Number.isFinite(cascade.threshold) ? cascade.threshold : 'τ (none meets the target)'}`;
     return undefined;
   }
 
@@ -269,8 +281,7 @@ class Exchange {
   ): Promise<GatewayStream> {
     const model = this.model(arm);
     const started = now();
-    const timeoutInMs = this.inv.task.config.routing.timeoutInMs;
-    const iterator = model.stream(this.modelRequest, { ...(signal ? { abortSignal: signal } : {}), timeoutInMs })[Symbol.asyncIterator]();
+    const iterator = model.stream(this.modelRequest, this.callOptions(signal))[Symbol.asyncIterator]();
     let first: IteratorResult<ChatStreamEvent>;
     try {
       first = await iterator.next();
@@ -323,7 +334,7 @@ class Exchange {
     if (this.inv.request.store === false) return;
     try {
       if (shadow) await shadow;
-      const pair = this.buildPair(servedArm);
+      const pair = await this.buildPair(servedArm);
       this.deps.pairs.enqueue(pair);
       this.deps.onPair?.(pair);
     } catch (err) {
@@ -331,21 +342,17 @@ class Exchange {
     }
   }
 
-  private buildPair(servedArm: Arm): PairRecord {
+  /** Redaction yields to the event loop between large slices: it never holds other requests. */
+  private async buildPair(servedArm: Arm): Promise<PairRecord> {
     const { request, task } = this.inv;
-    const redaction = task.config.redaction;
-    const kinds = new Set<RedactionKind>();
-    const redact = (text: string) => {
-      const r = redactText(text, redaction);
-      r.kinds.forEach((k) => kinds.add(k));
-      return r.text;
-    };
-    const messages = request.messages.map((m) => redactMessage(m, redact));
+    const redactor = new PairRedactor(task.config.redaction);
+    const messages: ChatMessage[] = [];
+    for (const m of request.messages) messages.push(await redactor.message(m));
     const { model: _m, messages: _ms, user, metadata, stream: _s, stream_options: _so, store: _st, ...params } = request;
     const outputs: Partial<Record<Arm, ArmOutput>> = {};
     for (const arm of ['teacher', 'student'] as const) {
       const out = this.outputs[arm];
-      if (out) outputs[arm] = out.text !== undefined ? { ...out, text: redact(out.text) } : { ...out };
+      if (out) outputs[arm] = out.text !== undefined ? { ...out, text: await redactor.text(out.text) } : { ...out };
     }
     const pair: PairRecord = {
       id: this.inv.requestId,
@@ -374,18 +381,9 @@ class Exchange {
         usableForTraining: teacherLabel != null,
       };
     }
-    if (kinds.size) pair.redacted = [...kinds].sort();
+    if (redactor.marks.length) pair.redacted = redactor.marks;
     return pair;
   }
-}
-
-function redactMessage(m: ChatMessage, redact: (t: string) => string): ChatMessage {
-  if (!('content' in m) || m.content == null) return m;
-  if (typeof m.content === 'string') return { ...m, content: redact(m.content) } as ChatMessage;
-  const parts = (m.content as { type: string; text?: string }[]).map((p) =>
-    p.type === 'text' && typeof p.text === 'string' ? { ...p, text: redact(p.text) } : p,
-  );
-  return { ...m, content: parts } as ChatMessage;
 }
 
 function isJson(text: string): boolean {

@@ -1,4 +1,4 @@
-import type { Arm, RoutingConfig } from './policy-schema.js';
+import type { Arm, CascadeTargetConfig, RoutingConfig, StudentCascadeCalibration } from './policy-schema.js';
 import { stickyBucket } from './sticky-bucket.js';
 
 // The routing decision: a pure function of the policy, the request's routing context and an
@@ -18,6 +18,10 @@ export interface RouteContext {
    * online agreement keeps being measured. Undefined: no ramp.
    */
   canaryShare?: number;
+  /** The cascade threshold the resolved student version calibrated, and the target it was chosen for. */
+  studentCalibration?: StudentCascadeCalibration;
+  /** Adaptive shadow rate of the resolved version (see core/routing/adaptive-shadow.ts); replaces the policy's fixed rate. */
+  shadowRate?: number;
 }
 
 export interface RouteDecision {
@@ -100,14 +104,40 @@ function decidePolicy(routing: RoutingConfig, ctx: RouteContext, random: () => n
     }
 
     case 'cascade': {
-      const shadowed = policy.shadowSampleRate > 0 && random() < policy.shadowSampleRate;
+      const rate = ctx.shadowRate ?? policy.shadowSampleRate;
+      const shadowed = rate > 0 && random() < rate;
+      const tau = cascadeThreshold(policy, ctx.studentCalibration);
       return withFallback({
         primary: 'student',
-        cascade: { threshold: policy.threshold, escalateOnInvalid: policy.escalateOnInvalid },
+        cascade: { threshold: tau.threshold, escalateOnInvalid: policy.escalateOnInvalid },
         ...(shadowed ? { shadow: 'teacher' as const } : {}),
-        reason: `cascade: student first, teacher below confidence ${policy.threshold}`,
+        reason: `cascade: student first, teacher below confidence ${tau.describe}${shadowed ? '; teacher shadows (random sample)' : ''}`,
         policy: 'cascade',
       });
     }
   }
+}
+
+type CascadePolicy = Extract<RoutingConfig['policy'], { type: 'cascade' }>;
+
+const sameTarget = (a: CascadeTargetConfig, b: StudentCascadeCalibration['target']): boolean =>
+  'minAgreement' in a
+    ? a.minAgreement === b.minAgreement && a.confidence === (b.confidence ?? a.confidence)
+    : a.maxAccuracyLoss === b.maxAccuracyLoss && a.confidence === (b.confidence ?? a.confidence);
+
+/**
+ * The cascade's τ: with a quality target, the one the student version chose for that same target
+ * on held-out data; a version without one (not calibrated, or the target could not be met, or it
+ * was chosen for another target) falls back to the policy's raw threshold, or serves nothing.
+ */
+export function cascadeThreshold(policy: CascadePolicy, calibration: StudentCascadeCalibration | undefined): { threshold: number; describe: string } {
+  const target = policy.target;
+  if (!target) return { threshold: policy.threshold!, describe: `${policy.threshold}` };
+  const name = 'minAgreement' in target ? `minAgreement ${target.minAgreement}` : `maxAccuracyLoss ${target.maxAccuracyLoss}`;
+  if (calibration && sameTarget(target, calibration.target)) {
+    return { threshold: calibration.threshold, describe: `${calibration.threshold.toFixed(4)} (version's τ for ${name})` };
+  }
+  if (policy.threshold !== undefined) return { threshold: policy.threshold, describe: `${policy.threshold} (no calibrated τ for ${name})` };
+  // No τ meets the target for this version: the student still answers first but never serves.
+  return { threshold: Number.POSITIVE_INFINITY, describe: `∞ (no calibrated τ for ${name}: the teacher answers)` };
 }

@@ -24,6 +24,8 @@ export const featurizerSettingsSchema = z
     char_ngram_max: z.number().int().min(0).max(10).default(5),
     /** Inputs are cut to this many word tokens (bounds work per request). */
     max_tokens: z.number().int().min(1).max(10_000).default(256),
+    /** Two-input tasks: the text is split at this separator and pair features replace n-grams (pair-featurizer.ts). */
+    pair_separator: z.string().min(1).max(64).optional(),
   })
   .refine((s) => s.char_ngram_min <= s.char_ngram_max, {
     message: 'char_ngram_min must not exceed char_ngram_max.',
@@ -53,6 +55,19 @@ export const studentHyperparametersSchema = z.object({
   /** Share of the examples held out for validation when no validation set is given. */
   validation_fraction: z.number().min(0).max(0.5).default(0.1),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  /**
+   * Two-input tasks (NLI premise/hypothesis, QA question/context): the separator between the
+   * inputs in the user message (e.g. "\n"). The trainer then trains a pair-aware candidate beside
+   * the n-gram one and keeps the better on the validation split.
+   */
+  pair_separator: z.string().min(1).max(64).optional(),
+  /** Which featurizer this student uses; the candidate search sets it. */
+  featurizer: z.enum(['ngrams', 'pair']).default('ngrams'),
+  /** Wall-clock budget for training all candidates; a candidate is not started once it is spent. */
+  candidate_budget_in_ms: z.number().int().positive().default(60_000),
+}).refine((h) => h.featurizer !== 'pair' || h.pair_separator !== undefined, {
+  message: "featurizer 'pair' needs pair_separator.",
+  path: ['featurizer'],
 }).refine((h) => h.char_ngram_min <= h.char_ngram_max, {
   message: 'char_ngram_min must not exceed char_ngram_max.',
   path: ['char_ngram_min'],
@@ -85,6 +100,7 @@ export function featurizerSettingsOf(hp: StudentHyperparameters): FeaturizerSett
     char_ngram_min: hp.char_ngram_min,
     char_ngram_max: hp.char_ngram_max,
     max_tokens: hp.max_tokens,
+    ...(hp.featurizer === 'pair' && hp.pair_separator !== undefined ? { pair_separator: hp.pair_separator } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { invalidRequest } from '../errors.js';
 import { featurizerSettingsSchema, type FeaturizerSettings } from './classification-task.js';
+import { pairFeatures, splitPair } from './pair-featurizer.js';
 
 // The one featurizer of the in-process student, shared by the trainer and by serving so the two
 // can never disagree: normalize, split into words, then hash words, word n-grams and the char
@@ -56,6 +57,7 @@ export function createFeaturizer(input: Partial<FeaturizerSettings> | Featurizer
     throw invalidRequest(`Invalid featurizer settings: ${issue?.message ?? 'invalid'}`, issue?.path.join('.') ?? null);
   }
   const settings = Object.freeze({ ...parsed.data });
+  if (settings.pair_separator !== undefined) return pairFeaturizer(settings, settings.pair_separator);
   const { buckets, word_ngrams: wordN, char_ngram_min: minN, char_ngram_max: maxN, max_tokens: maxTokens } = settings;
   const charNgrams = minN > 0 && maxN > 0;
   // Reused across calls: featurize is synchronous, so one scratch buffer per featurizer is safe.
@@ -110,6 +112,20 @@ export function createFeaturizer(input: Partial<FeaturizerSettings> | Featurizer
         }
       }
       return { ids: scratch.slice(0, n), tokenCount: words.length };
+    },
+  };
+}
+
+/** Two-input tasks: each input tokenized on its own, then pair-featurizer.ts's features. */
+function pairFeaturizer(settings: FeaturizerSettings, separator: string): Featurizer {
+  return {
+    settings,
+    featurize(text: string): Features {
+      if (typeof text !== 'string') throw invalidRequest('Text to classify must be a string.');
+      const [first, second] = splitPair(text, separator);
+      const a = tokenize(first).slice(0, settings.max_tokens);
+      const b = tokenize(second).slice(0, settings.max_tokens);
+      return pairFeatures(a, b, settings.buckets);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { routingSchema } from '../routing/policy-schema.js';
 import { distillSettingsSchema } from '../distill/distill-settings.js';
+import { trainOnSchema } from './train-on-schema.js';
 import { classificationTaskSchema } from './classification-task.js';
 
 // A task is what a client names in `model`: one routable unit with its teacher, its student, its
@@ -9,6 +10,10 @@ import { classificationTaskSchema } from './classification-task.js';
 export const redactionSchema = z.object({
   enabled: z.boolean().default(true),
   kinds: z.array(z.enum(['email', 'phone', 'card'])).default(['email', 'phone', 'card']),
+  /** Characters redacted and stored per field (default 262144); the rest is dropped and marked, never stored raw. */
+  maxFieldChars: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+  /** Redaction time per pair record (default 250 ms); text left when it runs out is dropped and marked. */
+  timeBudgetInMs: z.number().int().positive().max(60_000).optional(),
 });
 
 export const studentRefSchema = z.discriminatedUnion('source', [
@@ -30,6 +35,15 @@ export const taskSchema = z.object({
   classification: classificationTaskSchema.optional(),
   /** When and how the task's student is re-distilled, and the gate it must pass. */
   distill: distillSettingsSchema.default(distillSettingsSchema.parse({})),
+  /**
+   * Whose pairs re-distill this (shared) task: `own` (the job's tenant), a list of tenants, or
+   * `{ tenants: 'all', consent: true }`. Unset: every tenant, and the dataset is operator-only.
+   */
+  trainOn: trainOnSchema
+    .optional()
+    .describe(
+      "Whose pairs re-distill this task: 'own' (the job's tenant; system triggers run as the operator '*'), a list of tenants, or {\"tenants\": \"all\", \"consent\": true}. Unset: every tenant's pairs, and a dataset mixing tenants is downloadable by operator keys only.",
+    ),
 });
 
 export type TaskConfig = z.infer<typeof taskSchema>;

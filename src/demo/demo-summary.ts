@@ -1,0 +1,21 @@
+import type { OnlineReport } from '../core/eval/online-report.js';
+import { formatEstimate, formatTeacherOnly } from '../core/eval/report-format.js';
+
+// The demo's summary of the online report: the same estimates, formatted by the same functions as
+// the report table printed just below it, so the two can never show different numbers.
+
+export function reportSummaryLines(report: OnlineReport): string[] {
+  const t = report.tasks[0];
+  if (!t) return ['   No traffic in the report window.'];
+  const ag = t.agreement;
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+  const lines = [
+    `   Agreement with the teacher (${ag.definition}):`,
+    `     student quality (random shadow sample): ${formatEstimate(ag.studentQuality)}`,
+    `     escalation agreement (escalated prompts only): ${formatEstimate(ag.escalation)}`,
+    `     served agreement (what users received): ${formatEstimate({ ...ag.served, n: ag.served.sample })}`,
+  ];
+  if (t.reference?.served) lines.push(`   Accuracy against gold labels of what was served: ${pct(t.reference.served.estimate)} (n = ${t.reference.servedPairs}).`);
+  lines.push(`   Teacher-only cost of this window: ${formatTeacherOnly(t)}.`);
+  return lines;
+}
