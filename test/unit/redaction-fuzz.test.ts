@@ -46,7 +46,8 @@ describe('redaction time is linear in the text length', () => {
       }),
       { numRuns: 60, seed: 14 },
     );
-    expect(median(perHundredKb)).toBeLessThan(20);
+    // ~1-6 ms idle; the old patterns: 1,300+ ms per 100 KB.
+    expect(median(perHundredKb)).toBeLessThan(100);
   });
 
   it('four times the text costs about four times the time, not sixteen', () => {
@@ -68,8 +69,9 @@ describe('redaction time is linear in the text length', () => {
   it('the texts that froze the server: 400 KB without an @, of 20-character words, of digits', () => {
     for (const u of ['jane.doe.', 'abcdefghijklmnopqrst.', 'abcdefghijklmnopqrst ', 'a1', '1 ', '+1', '1-', '(1) ', '1234 ', '@a.b']) {
       const text = repeatTo(u, 400_000);
-      // ~5-25 ms here when idle; the old patterns took 20 s to minutes on these.
-      expect(timeOf(text, 3), u).toBeLessThan(400);
+      // ~5-25 ms here when idle (over 400 ms once with every core busy); the old patterns took
+      // 20 s to minutes on these.
+      expect(timeOf(text, 3), u).toBeLessThan(2_500);
     }
   });
 });
