@@ -24,7 +24,8 @@ export const documentSchema = z.object({
 
 const apiKeyEntrySchema = z.object({
   tenant: z.string().min(1).max(128),
-  scopes: z.array(z.enum(['chat', 'admin'])).min(1),
+  /** metrics: may read GET /metrics only (a Prometheus scraper's key). */
+  scopes: z.array(z.enum(['chat', 'admin', 'metrics'])).min(1),
   /** Hex SHA-256 of the key: keys are stored hashed, never in clear. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters'),
   /** Token-bucket rate limit for this key, requests per second (burst = 2 s worth). */
@@ -53,7 +54,11 @@ export const settingsSchema = z.object({
   DISTILLERY_API_KEYS: z
     .string()
     .optional()
-    .describe('JSON array of {tenant, scopes: ["chat"|"admin"], sha256, ratePerSecond?}. Empty: the standalone server makes one key at start.'),
+    .describe('JSON array of {tenant, scopes: ["chat"|"admin"|"metrics"], sha256, ratePerSecond?} (metrics: a Prometheus scraper\'s key, GET /metrics only). Empty: the standalone server uses its operator key (made at the first start, its hash kept in the data folder). Keys can also be created with POST /admin/keys.'),
+  DISTILLERY_ROTATE_OPERATOR_KEY: bool
+    .default(false)
+    .describe('Standalone server without DISTILLERY_API_KEYS: make a new operator key at this start (printed once) and retire the old one (`distillery serve --rotate-operator-key`).'),
+  DISTILLERY_ACCESS_LOG: bool.default(true).describe('One structured log line per request (method, path, status, duration, task, arm, tenant, key id, request id; never prompt text).'),
   DISTILLERY_MAX_BODY_BYTES: int(4 * 1024 * 1024).describe('Largest accepted request body; larger bodies get 413 before they are read whole.'),
   DISTILLERY_CORS_ORIGINS: z.string().default('').describe('Comma-separated origins allowed by CORS; empty = CORS closed.'),
   DISTILLERY_MAX_IN_FLIGHT: z.coerce
@@ -137,10 +142,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   const parsed = settingsSchema.safeParse(cleaned);
   if (!parsed.success) throw new ConfigError(formatIssues('', parsed.error));
   const settings = parsed.data;
-  const issues: string[] = [];
+  const document = readDocument(settings, options.cwd ?? process.cwd());
+  applyFlatTeacherSettings(document, settings);
 
+  // Every remaining problem is collected, so one start-up error lists them all.
+  const issues = checkDocument(document, cleaned);
+  const apiKeys = parseApiKeys(settings, issues);
+  issues.push(...checkBackendSettings(settings));
+  if (issues.length) throw new ConfigError(issues);
+  return { settings, document, apiKeys, env: cleaned };
+}
+
+/** The configuration document, inline (DISTILLERY_CONFIG_JSON) or from its file. */
+function readDocument(settings: Settings, cwd: string): ConfigDocument {
   let raw: unknown = {};
-  const cwd = options.cwd ?? process.cwd();
   try {
     if (settings.DISTILLERY_CONFIG_JSON) raw = JSON.parse(settings.DISTILLERY_CONFIG_JSON);
     else {
@@ -153,28 +168,33 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   }
   const doc = documentSchema.safeParse(raw);
   if (!doc.success) throw new ConfigError(formatIssues('config', doc.error));
-  const document = doc.data;
+  return doc.data;
+}
 
-  // A teacher defined by flat settings (what the Bicep template sets) overrides model `teacher`.
-  if (settings.DISTILLERY_TEACHER_BASE_URL || settings.DISTILLERY_TEACHER_ENDPOINT) {
-    const provider = settings.DISTILLERY_TEACHER_PROVIDER ?? (settings.DISTILLERY_TEACHER_ENDPOINT ? 'azure-openai' : 'openai');
-    document.models.teacher = modelSettingsSchema.parse({
-      ...document.models.teacher,
-      provider,
-      baseURL: settings.DISTILLERY_TEACHER_BASE_URL,
-      endpoint: settings.DISTILLERY_TEACHER_ENDPOINT,
-      deployment: settings.DISTILLERY_TEACHER_DEPLOYMENT,
-      model: settings.DISTILLERY_TEACHER_DEPLOYMENT ?? document.models.teacher?.model,
-      ...(settings.DISTILLERY_TEACHER_API_VERSION ? { apiVersion: settings.DISTILLERY_TEACHER_API_VERSION } : {}),
-      auth: settings.DISTILLERY_TEACHER_API_KEY ? 'key' : 'entra',
-      apiKeySetting: settings.DISTILLERY_TEACHER_API_KEY ? 'DISTILLERY_TEACHER_API_KEY' : undefined,
-    });
-  }
+/** A teacher defined by flat settings (what the Bicep template sets) overrides model `teacher`. */
+function applyFlatTeacherSettings(document: ConfigDocument, settings: Settings): void {
+  if (!settings.DISTILLERY_TEACHER_BASE_URL && !settings.DISTILLERY_TEACHER_ENDPOINT) return;
+  const provider = settings.DISTILLERY_TEACHER_PROVIDER ?? (settings.DISTILLERY_TEACHER_ENDPOINT ? 'azure-openai' : 'openai');
+  document.models.teacher = modelSettingsSchema.parse({
+    ...document.models.teacher,
+    provider,
+    baseURL: settings.DISTILLERY_TEACHER_BASE_URL,
+    endpoint: settings.DISTILLERY_TEACHER_ENDPOINT,
+    deployment: settings.DISTILLERY_TEACHER_DEPLOYMENT,
+    model: settings.DISTILLERY_TEACHER_DEPLOYMENT ?? document.models.teacher?.model,
+    ...(settings.DISTILLERY_TEACHER_API_VERSION ? { apiVersion: settings.DISTILLERY_TEACHER_API_VERSION } : {}),
+    auth: settings.DISTILLERY_TEACHER_API_KEY ? 'key' : 'entra',
+    apiKeySetting: settings.DISTILLERY_TEACHER_API_KEY ? 'DISTILLERY_TEACHER_API_KEY' : undefined,
+  });
+}
 
+/** Models reachable and keyed, tasks uniquely named and pointing at defined models. */
+function checkDocument(document: ConfigDocument, env: Record<string, string | undefined>): string[] {
+  const issues: string[] = [];
   for (const [id, m] of Object.entries(document.models)) {
     if (m.provider === 'azure-openai' && !m.endpoint && !m.baseURL) issues.push(`config.models.${id}: azure-openai needs endpoint`);
     if (m.provider === 'openai' && !m.baseURL && !m.builtin) issues.push(`config.models.${id}.baseURL: required for provider openai`);
-    if (m.auth === 'key' && m.apiKeySetting && !cleaned[m.apiKeySetting]) {
+    if (m.auth === 'key' && m.apiKeySetting && !env[m.apiKeySetting]) {
       issues.push(`${m.apiKeySetting}: setting named by config.models.${id}.apiKeySetting is not set`);
     }
   }
@@ -187,18 +207,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
       issues.push(`config.tasks.${t.name}.student.model: unknown model '${t.student.model}'`);
     }
   }
+  return issues;
+}
 
-  let apiKeys: ApiKeyEntry[] = [];
-  if (settings.DISTILLERY_API_KEYS) {
-    try {
-      const keys = z.array(apiKeyEntrySchema).safeParse(JSON.parse(settings.DISTILLERY_API_KEYS));
-      if (keys.success) apiKeys = keys.data;
-      else issues.push(...formatIssues('DISTILLERY_API_KEYS', keys.error));
-    } catch (err) {
-      issues.push(`DISTILLERY_API_KEYS: ${(err as Error).message}`);
-    }
+/** DISTILLERY_API_KEYS, a JSON array; its problems are added to `issues`. */
+function parseApiKeys(settings: Settings, issues: string[]): ApiKeyEntry[] {
+  if (!settings.DISTILLERY_API_KEYS) return [];
+  try {
+    const keys = z.array(apiKeyEntrySchema).safeParse(JSON.parse(settings.DISTILLERY_API_KEYS));
+    if (keys.success) return keys.data;
+    issues.push(...formatIssues('DISTILLERY_API_KEYS', keys.error));
+  } catch (err) {
+    issues.push(`DISTILLERY_API_KEYS: ${(err as Error).message}`);
   }
+  return [];
+}
 
+/** Each Azure backend chosen needs its connection (a connection string or an identity-based endpoint). */
+function checkBackendSettings(settings: Settings): string[] {
+  const issues: string[] = [];
   if (settings.DISTILLERY_STORE === 'cosmos' && !settings.CosmosDb && !settings.CosmosDb__accountEndpoint) {
     issues.push('CosmosDb: DISTILLERY_STORE=cosmos needs CosmosDb or CosmosDb__accountEndpoint');
   }
@@ -208,6 +235,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   if (settings.DISTILLERY_ARTIFACTS === 'blob' && !settings.ArtifactStorage && !settings.ArtifactStorage__blobServiceUri) {
     issues.push('ArtifactStorage: DISTILLERY_ARTIFACTS=blob needs ArtifactStorage or ArtifactStorage__blobServiceUri');
   }
-  if (issues.length) throw new ConfigError(issues);
-  return { settings, document, apiKeys, env: cleaned };
+  return issues;
 }

@@ -3,7 +3,10 @@ import { loadConfig } from './config.js';
 import { startTelemetry } from './telemetry.js';
 
 // One Distillery per Functions worker process, built on first use from the app settings and kept
-// for the life of the instance (cold start pays for it once; warm invocations reuse it).
+// for the life of the instance (cold start pays for it once; warm invocations reuse it). Each
+// task's promoted in-process student starts loading as soon as the instance is built, unawaited:
+// the first request is answered without waiting for it (issue 21), and a student request arriving
+// before it is ready waits for that one load only.
 
 let instance: Promise<Distillery> | undefined;
 
@@ -11,7 +14,10 @@ export function getDistillery(): Promise<Distillery> {
   instance ??= (async () => {
     const config = loadConfig(process.env);
     if (config.settings.APPLICATIONINSIGHTS_CONNECTION_STRING) await startTelemetry(config.env);
-    return createDistillery(config);
+    const distillery = await createDistillery(config);
+    // The Node worker forwards console output to the host's logs (App Insights traces).
+    void distillery.preloadStudents({ log: (message) => console.log(`distillery: ${message}`) });
+    return distillery;
   })().catch((err) => {
     instance = undefined;
     throw err;

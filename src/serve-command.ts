@@ -104,6 +104,8 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
   const telemetry = config.settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? await startTelemetry(config.env) : undefined;
   const builtins = await startBuiltinModels(config, print);
   const distillery = await createDistillery(config, { generateKeyIfNone: true, log: (m) => print(m), ...options.compose });
+  // Promoted in-process students load in the background, off the first request (issue 21).
+  void distillery.preloadStudents();
   let work: BackgroundWork | undefined;
   if (config.settings.DISTILLERY_WORKER) {
     work = config.settings.DISTILLERY_WORKER_THREAD && crossesThreads(options.compose)
@@ -125,7 +127,8 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
 
   print(`Distillery is listening on ${server.url}  (console: ${server.url}/console, API reference: ${server.url}/docs/api)`);
   for (const k of distillery.generatedKeys) {
-    print(`API key (operator, scopes ${k.scopes.join('+')}), shown once: ${k.key}`);
+    if (k.key) print(`API key (operator, scopes ${k.scopes.join('+')}), shown once; only its hash is kept (${k.file}): ${k.key}`);
+    else print(`Operator key: the one printed when it was made (${k.createdAt}); its hash is in ${k.file}. Lost it? Restart with --rotate-operator-key (DISTILLERY_ROTATE_OPERATOR_KEY=true).`);
   }
   if (!options.quiet) {
     const firstTask = distillery.tasks.list()[0]?.config.name ?? '<task>';

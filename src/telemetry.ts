@@ -1,18 +1,6 @@
-import {
-  context,
-  metrics,
-  propagation,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type AttributeValue,
-  type Counter,
-  type Histogram,
-} from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Attributes, AttributeValue, Counter, Histogram } from '@opentelemetry/api';
+import type { MetricReader } from '@opentelemetry/sdk-metrics';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TokenCredential } from '@azure/identity';
 import type { Arm, ChatModelResult, ChatStreamEvent } from './core/chat/chat-model-types.js';
 import { DistilleryError } from './core/errors.js';
@@ -30,6 +18,10 @@ import type { PairRecord } from './core/pairs/pair-record.js';
 // - Without it, but with span processors / metric readers passed in (tests, a local OTLP exporter):
 //   plain SDK providers.
 // - Otherwise nothing is registered and every helper is a no-op.
+//
+// Every OpenTelemetry package (the API included) is imported by startTelemetry, never at module
+// load: the HTTP path imports this file, and a cold start without telemetry must not pay ~250 ms
+// of SDK modules for helpers that are no-ops (issue 19).
 //
 // No prompt or completion text may reach telemetry: attributes go through an allow-list of keys
 // whose values are identifiers, counts and durations; anything else is dropped, and errors record
@@ -160,16 +152,20 @@ interface Instruments {
   agreement: Histogram;
 }
 
+/** The OpenTelemetry API, loaded by startTelemetry (see the top of this file). */
+type OtelApi = typeof import('@opentelemetry/api');
+
 interface Active {
   telemetry: Telemetry;
   instruments: Instruments;
+  api: OtelApi;
 }
 
 let active: Active | undefined;
 const TRACER_NAME = 'distillery';
 
-function createInstruments(): Instruments {
-  const meter = metrics.getMeter(TRACER_NAME);
+function createInstruments(api: OtelApi): Instruments {
+  const meter = api.metrics.getMeter(TRACER_NAME);
   return {
     requests: meter.createCounter('distillery.requests', { description: 'Chat requests served, by task and arm.', unit: '{request}' }),
     duration: meter.createHistogram('distillery.request.duration', {
@@ -218,6 +214,7 @@ export async function startTelemetry(settings: TelemetrySettings, options: Start
   const authentication = settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING?.trim();
   const spanProcessors = options.spanProcessors ?? [];
   const metricReaders = options.metricReaders ?? [];
+  const [api, { resourceFromAttributes }] = await Promise.all([import('@opentelemetry/api'), import('@opentelemetry/resources')]);
   const resource = resourceFromAttributes({ 'service.name': options.serviceName ?? 'distillery' });
 
   let telemetry: Telemetry;
@@ -243,22 +240,27 @@ export async function startTelemetry(settings: TelemetrySettings, options: Start
     });
     telemetry = {
       mode: 'azure-monitor',
-      flush: flushGlobalProviders,
+      flush: () => flushGlobalProviders(api),
       shutdown: once(async () => {
         try {
           await monitor.shutdownAzureMonitor();
         } finally {
-          unregister();
+          unregister(api);
         }
       }),
     };
   } else if (spanProcessors.length || metricReaders.length) {
+    const [{ AsyncLocalStorageContextManager }, { BasicTracerProvider }, { MeterProvider }] = await Promise.all([
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/sdk-metrics'),
+    ]);
     const contextManager = new AsyncLocalStorageContextManager().enable();
-    context.setGlobalContextManager(contextManager);
+    api.context.setGlobalContextManager(contextManager);
     const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
-    trace.setGlobalTracerProvider(tracerProvider);
+    api.trace.setGlobalTracerProvider(tracerProvider);
     const meterProvider = new MeterProvider({ resource, readers: metricReaders });
-    metrics.setGlobalMeterProvider(meterProvider);
+    api.metrics.setGlobalMeterProvider(meterProvider);
     telemetry = {
       mode: 'local',
       flush: async () => {
@@ -268,21 +270,21 @@ export async function startTelemetry(settings: TelemetrySettings, options: Start
         try {
           await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
         } finally {
-          unregister();
+          unregister(api);
         }
       }),
     };
   } else {
-    telemetry = { mode: 'none', flush: async () => undefined, shutdown: once(async () => unregister()) };
+    telemetry = { mode: 'none', flush: async () => undefined, shutdown: once(async () => unregister(api)) };
   }
   // Instruments are made after the meter provider is registered: the metrics API, unlike the
   // trace API, has no proxy that would forward instruments created earlier.
-  active = { telemetry, instruments: createInstruments() };
+  active = { telemetry, instruments: createInstruments(api), api };
   return telemetry;
 }
 
 // The registered providers, whoever registered them (the distro's NodeSDK keeps its own private).
-async function flushGlobalProviders(): Promise<void> {
+async function flushGlobalProviders({ trace, metrics }: OtelApi): Promise<void> {
   const tracerProvider = trace.getTracerProvider() as unknown as { getDelegate?: () => unknown };
   const delegate = (tracerProvider.getDelegate?.() ?? tracerProvider) as { forceFlush?: () => Promise<void> };
   const meterProvider = metrics.getMeterProvider() as { forceFlush?: () => Promise<void> };
@@ -294,7 +296,7 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   return () => (done ??= fn());
 }
 
-function unregister(): void {
+function unregister({ trace, metrics, context, propagation }: OtelApi): void {
   trace.disable();
   metrics.disable();
   context.disable();
@@ -318,6 +320,7 @@ export async function withSpan<T>(name: SpanName, attributes: TelemetryAttribute
   if (!SPAN_NAME.test(name)) throw invalid(`Invalid span name '${String(name).slice(0, 64)}'.`, 'invalid_span_name');
   // Nothing records spans: skip the attribute guard and the span objects altogether.
   if (!active || active.telemetry.mode === 'none') return fn(NOOP_SCOPE);
+  const { trace, SpanStatusCode } = active.api;
   const initial = sanitizeAttributes(attributes);
   let dropped = initial.dropped;
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes: initial.attributes }, async (span) => {
@@ -421,6 +424,7 @@ async function* traceStream(
     yield* open();
     return;
   }
+  const { trace, SpanStatusCode } = active.api;
   const initial = sanitizeAttributes(attributes);
   // The span covers the whole stream, from the first read to the last event (or an early stop).
   const span = trace.getTracer(TRACER_NAME).startSpan(name, { attributes: initial.attributes });
@@ -505,7 +509,7 @@ let requestUnits: { owner: Active; counter: Counter } | undefined;
 export function recordCosmosRequestCharge(charge: { container: string; operation: string; requestUnits: number; estimated: boolean }): void {
   if (!active || !Number.isFinite(charge.requestUnits) || charge.requestUnits < 0) return;
   if (requestUnits?.owner !== active) {
-    const counter = metrics.getMeter(TRACER_NAME).createCounter('distillery.cosmos.request_units', {
+    const counter = active.api.metrics.getMeter(TRACER_NAME).createCounter('distillery.cosmos.request_units', {
       description: 'Cosmos DB request units consumed, by container and operation (.estimated: from item size).',
       unit: '{RU}',
     });

@@ -1,4 +1,3 @@
-import { DefaultAzureCredential } from '@azure/identity';
 import { AzureMLClient } from '../adapters/azure-ml/azure-ml-rest-client.js';
 import { AzureMLTrainer } from '../adapters/azure-ml/azure-ml-trainer.js';
 import type { Config } from '../config.js';
@@ -7,6 +6,7 @@ import { preflightFailed } from '../core/distill/job-preflight.js';
 import type { Trainer } from '../core/ports.js';
 import type { TaskConfig } from '../core/tasks/task-schema.js';
 import type { ComposeOptions } from './compose-options.js';
+import { defaultAzureCredential } from './credentials.js';
 
 // Azure ML serverless fine-tuning: one trainer per workspace (and endpoint, poll interval) a task
 // names in distill.fineTuning.azureMl; the serving settings come from distill.fineTuning.modelRef.
@@ -29,7 +29,7 @@ export function azureMLTrainer(config: Config, options: ComposeOptions, log: (m:
       const client = new AzureMLClient({
         workspaceId: workspace,
         apiVersion,
-        credential: options.credential ?? new DefaultAzureCredential(),
+        credential: options.credential ?? defaultAzureCredential(),
         ...(options.fetch ? { fetch: options.fetch } : {}),
       });
       trainer = new AzureMLTrainer({ client, modelRef: ref, pollIntervalInMs: ft.pollIntervalInMs, ...(endpointName ? { endpointName } : {}), log });

@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import { nextCronTick } from './cron-schedule.js';
 import type { DistillTriggers } from '../core/distill/distill-triggers.js';
 import { dispatchReceived, type JobMessageDispatcher } from '../core/distill/job-messages.js';
 import type { Clock, JobQueue } from '../core/ports.js';
@@ -30,6 +30,8 @@ export function startBackgroundWork(deps: BackgroundWorkDeps, opts: { worker?: b
   return { stop: async () => void (await Promise.all(stops.map((s) => s()))) };
 }
 
+const MAX_TIMER_DELAY_IN_MS = 2 ** 31 - 1;
+
 /** Runs `triggers.check` at every tick of the schedule; returns its stop function. */
 function startTriggerScheduler(deps: BackgroundWorkDeps): () => Promise<void> {
   const { clock, triggers, log } = deps;
@@ -41,16 +43,23 @@ function startTriggerScheduler(deps: BackgroundWorkDeps): () => Promise<void> {
     try {
       const results = await triggers.check(lastCheck);
       for (const r of results) if (r.created) log(`queued ${r.job.id} (${r.job.trigger.type}: ${r.job.trigger.detail ?? ''})`);
+      // Only a check that ran moves the mark: a schedule tick that fell in a store outage is still
+      // due at the next check.
+      lastCheck = now;
     } catch (err) {
-      log(`trigger check failed: ${(err as Error).message}`);
+      log(`trigger check failed (schedule ticks since ${lastCheck?.toISOString()} stay due): ${(err as Error).message}`);
     }
-    lastCheck = now;
     schedule();
   };
   const schedule = () => {
     if (stopped) return;
-    const next = CronExpressionParser.parse(deps.schedule, { currentDate: new Date(clock.now()) }).next().getTime();
-    timer = setTimeout(() => void tick(), Math.max(50, next - clock.now()));
+    wait(nextCronTick(deps.schedule, new Date(clock.now())));
+  };
+  // setTimeout holds at most ~24.8 days (a longer delay fires after 1 ms): a far tick (a yearly
+  // schedule) is reached in steps.
+  const wait = (next: number) => {
+    const delay = next - clock.now();
+    timer = delay > MAX_TIMER_DELAY_IN_MS ? setTimeout(() => wait(next), MAX_TIMER_DELAY_IN_MS) : setTimeout(() => void tick(), Math.max(50, delay));
     timer.unref?.();
   };
   schedule();

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { JobRunnerDeps } from '../core/distill/job-runner.js';
-import type { Clock, PairStore, Trainer } from '../core/ports.js';
+import type { Clock, JobQueue, JobStore, PairStore, Trainer } from '../core/ports.js';
 
 export interface ComposeOptions {
   clock?: Clock;
@@ -9,6 +9,9 @@ export interface ComposeOptions {
   fetch?: typeof fetch;
   /** Use this store instead of the configured one (tests, tools). */
   pairStore?: PairStore;
+  /** Use this job store / job queue instead of the configured one (tests: fault injection, a fake clock). */
+  jobStore?: JobStore;
+  jobQueue?: JobQueue;
   /** Extra trainers by kind (e.g. a fine-tuning trainer pointed at a test server). */
   trainers?: Record<string, Trainer>;
   /** When no keys are configured, generate one (standalone server). */

@@ -1,7 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
-import { getEncoding } from 'js-tiktoken';
-import { AzureOpenAIFineTuningTrainer, createFineTuningClient } from '../adapters/openai/azure-openai-fine-tuning-trainer.js';
-import { LocalOnnxTrainer } from '../adapters/onnx/local-onnx-trainer.js';
+import { createRequire } from 'node:module';
+import type { Tiktoken } from 'js-tiktoken/lite';
 import { azureMLTrainer } from './azure-ml-trainer.js';
 import type { Config } from '../config.js';
 import { DatasetJobs, STAGE1_CHUNK_KIND } from '../core/distill/dataset-jobs.js';
@@ -10,16 +8,17 @@ import { redistillationPipeline } from '../core/distill/redistillation-pipeline.
 import type { Stage2Deps } from '../core/distill/stage2-steps.js';
 import { DistillTriggers } from '../core/distill/distill-triggers.js';
 import { createJobMessageDispatcher, type JobMessageDispatcher } from '../core/distill/job-messages.js';
-import { JobFailure, JobRunner } from '../core/distill/job-runner.js';
+import { JobRunner } from '../core/distill/job-runner.js';
 import { createModelPricer } from '../core/eval/model-pricer.js';
 import { priceNameOf, type Pricing } from '../core/eval/pricing.js';
-import type { Clock, Trainer } from '../core/ports.js';
-import type { TaskConfig } from '../core/tasks/task-schema.js';
-import { preflightFailed, preflightStudent } from '../core/distill/job-preflight.js';
+import type { Clock } from '../core/ports.js';
+import { preflightStudent } from '../core/distill/job-preflight.js';
 import { jobRedeliveryDelayInMs } from '../core/distill/job-redelivery.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
 import { withSpan } from '../telemetry.js';
 import type { ComposeOptions } from './compose-options.js';
+import { previousCronTick } from './cron-schedule.js';
+import { lazyTrainer } from './lazy-trainer.js';
 import type { Models } from './models.js';
 import type { Stores } from './stores.js';
 
@@ -62,17 +61,22 @@ export function createDistillation(config: Config, deps: DistillationDeps, optio
     log,
   };
   const datasetJobs = new DatasetJobs(datasetDeps);
-  // The BPE ranks take ~100 ms to load: only jobs that validate fine-tuning files pay for them.
-  let encoding: ReturnType<typeof getEncoding> | undefined;
   const stage2: Stage2Deps = {
     pairs: stores.pairStore,
     artifacts: stores.artifacts,
     registry: stores.registry,
-    trainers: { 'local-onnx': new LocalOnnxTrainer({ artifacts: stores.artifacts }), 'azure-openai': azureOpenAITrainer(config, options, log), 'azure-ml': azureMLTrainer(config, options, log), ...options.trainers },
+    // Trainer adapters load on first use (job workers): serving never imports them.
+    trainers: {
+      'local-onnx': lazyTrainer('local-onnx', async () => new (await import('../adapters/onnx/local-onnx-trainer.js')).LocalOnnxTrainer({ artifacts: stores.artifacts }), { preflight: false }),
+      'azure-openai': lazyTrainer('azure-openai', async () => (await import('./azure-openai-trainer.js')).azureOpenAITrainer(config, options, log)),
+      'azure-ml': azureMLTrainer(config, options, log),
+      ...options.trainers,
+    },
     loadStudent: deps.models.loadStudent,
     teacherModelId: (task) => task.config.teacher,
+    teacher: (task) => deps.models.configuredModel(task.config.teacher),
     now: () => new Date(clock.now()).toISOString(),
-    countTokens: (text) => (encoding ??= getEncoding('cl100k_base')).encode(text).length,
+    countTokens: countCl100kTokens,
   };
   let triggers: DistillTriggers | undefined;
   const runner = new JobRunner({
@@ -101,45 +105,16 @@ export function createDistillation(config: Config, deps: DistillationDeps, optio
   return { runner, datasetJobs, dispatchJobMessage, triggers };
 }
 
-/** The schedule tick at or before `now` (NCRONTAB, six fields), or undefined for a bad expression. */
-export function previousCronTick(expression: string, now: Date): Date | undefined {
-  try {
-    return CronExpressionParser.parse(expression, { currentDate: new Date(now.getTime() + 1) }).prev().toDate();
-  } catch {
-    return undefined;
+// The BPE ranks take ~100 ms to load: only jobs that validate fine-tuning files pay for them, and
+// the package is required then (the counter is synchronous), not imported at cold start.
+const require = createRequire(import.meta.url);
+let encoding: Tiktoken | undefined;
+function countCl100kTokens(text: string): number {
+  if (!encoding) {
+    const { Tiktoken } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
+    // The CommonJS build exports the ranks object itself (the ES build as its default export).
+    const ranks = require('js-tiktoken/ranks/cl100k_base') as (typeof import('js-tiktoken/ranks/cl100k_base'))['default'];
+    encoding = new Tiktoken(ranks);
   }
-}
-
-/** Remote fine-tuning: one trainer per configured Azure OpenAI resource (and poll interval) a task names. */
-function azureOpenAITrainer(config: Config, options: ComposeOptions, log: (m: string) => void): Trainer {
-  const fineTuners = new Map<string, AzureOpenAIFineTuningTrainer>();
-  const fineTunerFor = (task: TaskConfig) => {
-    const ref = task.distill.fineTuning.modelRef;
-    const settings = ref ? config.document.models[ref] : undefined;
-    if (!ref || !settings) {
-      throw new JobFailure(`Task '${task.name}' uses the azure-openai trainer but distill.fineTuning.modelRef (student.modelRef in a spec) names no configured model.`, 'trainer_unavailable');
-    }
-    const pollIntervalInMs = task.distill.fineTuning.pollIntervalInMs;
-    const key = `${ref}\u0000${pollIntervalInMs}`;
-    let trainer = fineTuners.get(key);
-    if (!trainer) {
-      const client = createFineTuningClient(settings, { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.credential ? { credential: options.credential } : {}) });
-      trainer = new AzureOpenAIFineTuningTrainer({ pollIntervalInMs, client, modelRef: ref, log });
-      fineTuners.set(key, trainer);
-    }
-    return trainer;
-  };
-  return {
-    kind: 'azure-openai',
-    train: (request, opts) => fineTunerFor(request.task).train(request, opts),
-    preflight: async (task, opts) => {
-      let trainer: AzureOpenAIFineTuningTrainer;
-      try {
-        trainer = fineTunerFor(task);
-      } catch (err) {
-        throw preflightFailed((err as Error).message, 'student.modelRef', 'trainer_unavailable');
-      }
-      await trainer.preflight(task, opts);
-    },
-  };
+  return encoding.encode(text).length;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Hono } from 'hono';
 import type { Config } from '../config.js';
 import { requestJobCancel } from '../core/distill/job-cancel.js';
@@ -6,25 +7,36 @@ import type { Clock } from '../core/ports.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
 import { AdmissionControl, type AdmissionStats } from '../http/admission-control.js';
 import { createAdminRoutes } from '../http/admin-routes.js';
-import { ApiKeyAuthenticator, generateApiKey, type ApiKeyRecord } from '../http/api-key-auth.js';
+import { accessLogLine } from '../http/access-log.js';
+import { ApiKeyAuthenticator, type ApiKeyRecord } from '../http/api-key-auth.js';
 import { createApp, type AppEnv, type MountedRoutes } from '../http/create-app.js';
 import { createDistillationRoutes } from '../http/distillation-routes.js';
+import { HttpMetrics, type RequestObservation } from '../http/http-metrics.js';
+import { createKeyRoutes } from '../http/key-routes.js';
+import { createMetricsRoutes } from '../http/metrics-routes.js';
+import { emptyBody } from '../http/request-bodies.js';
 import { createOpenApiRoutes } from '../http/openapi.js';
 import { createPairRoutes } from '../http/pair-routes.js';
 import { createDashboardRoutes, createReportApiRoutes } from '../http/report-routes.js';
 import type { ComposeOptions } from './compose-options.js';
 import type { Distillation } from './distillation.js';
 import type { Models } from './models.js';
+import { loadOrCreateOperatorKey } from './operator-key.js';
 import type { Serving } from './serving.js';
 import type { Stores } from './stores.js';
 
-// The HTTP surface: keys, the mounted route groups and the app. Keys come from configuration; a
-// standalone server without any generates one operator key, returned in clear to print once.
+// The HTTP surface: keys, the mounted route groups and the app. Keys come from configuration and
+// from the key store (POST /admin/keys); a standalone server without configured keys uses its
+// operator key, kept as a hash in the data folder and returned in clear only when just made.
 
 export interface GeneratedKey {
   tenant: string;
-  key: string;
+  /** In clear only at the start that made it: print it once. */
+  key?: string;
   scopes: string[];
+  /** Where its hash is kept. */
+  file: string;
+  createdAt: string;
 }
 
 interface HttpDeps {
@@ -39,14 +51,17 @@ interface HttpDeps {
 
 export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptions): { app: Hono<AppEnv>; generatedKeys: GeneratedKey[] } {
   const { stores, tasks, clock } = deps;
+  const log = options.log ?? (() => undefined);
   const keys: ApiKeyRecord[] = [...config.apiKeys];
   const generatedKeys: GeneratedKey[] = [];
   if (keys.length === 0 && options.generateKeyIfNone) {
-    // The one generated key is the operator's: it sees every tenant.
-    const { key, record } = generateApiKey('*', ['chat', 'admin']);
-    keys.push(record);
-    generatedKeys.push({ tenant: record.tenant, key, scopes: record.scopes });
+    const operator = loadOrCreateOperatorKey(path.resolve(config.settings.DISTILLERY_DATA_DIR), { rotate: config.settings.DISTILLERY_ROTATE_OPERATOR_KEY });
+    keys.push(operator.record);
+    generatedKeys.push({ tenant: operator.record.tenant, scopes: operator.record.scopes, file: operator.file, createdAt: operator.createdAt, ...(operator.key ? { key: operator.key } : {}) });
   }
+  const auth = new ApiKeyAuthenticator(keys, { store: stores.apiKeys, onStoreError: (err) => log(`api keys: recording last use failed: ${(err as Error).message}`) });
+  const admission = new AdmissionControl({ maxInFlight: config.settings.DISTILLERY_MAX_IN_FLIGHT, onRefused: refusalLog(clock, log) });
+  const metrics = new HttpMetrics();
   const routes: MountedRoutes[] = [
     {
       path: '/admin',
@@ -66,6 +81,8 @@ export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptio
     { path: '/admin/reports', scope: 'admin', app: createReportApiRoutes({ pairStore: stores.pairStore, tasks, pricing: deps.pricing, clock }) },
     { path: '/admin/distillations', scope: 'admin', app: createDistillationRoutes({ jobs: stores.jobStore, datasetJobs: deps.distillation.datasetJobs, triggers: deps.distillation.triggers }) },
     { path: '/admin/pairs', scope: 'admin', app: createPairRoutes({ pairStore: stores.pairStore, tasks, clock }) },
+    { path: '/admin/keys', scope: 'admin', app: createKeyRoutes({ keys: stores.apiKeys, pairStore: stores.pairStore, tasks, clock, onChange: () => auth.forget() }) },
+    { path: '/metrics', scope: 'metrics', app: createMetricsRoutes({ http: metrics, admission: () => admission.stats(), pairWriter: () => deps.serving.pairWriter.health() }) },
     { path: '', scope: 'public', app: createDashboardRoutes({}) },
     { path: '', scope: 'public', app: createOpenApiRoutes() },
   ];
@@ -74,18 +91,25 @@ export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptio
     health: () => ({ pairs: deps.serving.pairWriter.health() }),
     tasks,
     models: deps.models.resolver,
-    auth: new ApiKeyAuthenticator(keys),
+    auth,
     clock,
     maxBodyBytes: config.settings.DISTILLERY_MAX_BODY_BYTES,
     ...(options.log ? { log: options.log } : {}),
     corsOrigins: config.settings.DISTILLERY_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     routes,
-    admission: new AdmissionControl({
-      maxInFlight: config.settings.DISTILLERY_MAX_IN_FLIGHT,
-      onRefused: refusalLog(clock, options.log ?? (() => undefined)),
-    }),
+    admission,
+    bodyRules: ['/admin/tasks/:task/distill', '/admin/jobs/:id/cancel', '/admin/tasks/:task/models/:version/promote', '/admin/tasks/:task/rollback'].map((p) => ({ method: 'POST' as const, path: p, schema: emptyBody })),
+    observe: observer(metrics, config.settings.DISTILLERY_ACCESS_LOG ? log : undefined),
   });
   return { app, generatedKeys };
+}
+
+/** Every answered request counts in the metrics and, when the access log is on, writes its line. */
+function observer(metrics: HttpMetrics, accessLog: ((line: string) => void) | undefined): (o: RequestObservation) => void {
+  return (o) => {
+    metrics.observe(o);
+    accessLog?.(accessLogLine(o));
+  };
 }
 
 /** One log line per second at most while requests are being refused, with the running count. */

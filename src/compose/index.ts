@@ -47,6 +47,12 @@ export interface Distillery {
   pricing: Pricing;
   /** Keys generated at start (standalone server without configured keys), in clear, to print once. */
   generatedKeys: GeneratedKey[];
+  /**
+   * Loads each task's promoted registry student in the background (serving instances call it at
+   * start, unawaited: a request that needs a student still being loaded waits for that load only).
+   * Never rejects; failures go to `log` (default: the compose log).
+   */
+  preloadStudents(options?: { log?: (message: string) => void }): Promise<void>;
   /** Runs the job worker and the trigger scheduler in this process (standalone, demo). */
   startBackgroundWork(options?: { worker?: boolean; scheduler?: boolean }): BackgroundWork;
   close(): Promise<void>;
@@ -83,6 +89,7 @@ export async function createDistillery(config: Config, options: ComposeOptions =
     models: models.resolver,
     pricing,
     generatedKeys,
+    preloadStudents: (opts) => models.preloadStudents(opts?.log ?? log),
     startBackgroundWork: (opts) => {
       const work = startBackgroundWork(backgroundDeps, opts);
       running.push(work);

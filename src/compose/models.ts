@@ -1,7 +1,4 @@
-import { OnnxSessionCache } from '../adapters/onnx/onnx-session-cache.js';
-import { OnnxStudentModel } from '../adapters/onnx/onnx-student-model.js';
-import { RegistryStudentResolver } from '../adapters/onnx/registry-student-resolver.js';
-import { readStudentArtifacts } from '../adapters/onnx/student-artifacts.js';
+import type { RegistryStudentResolver } from '../adapters/onnx/registry-student-resolver.js';
 import { createOpenAIModel } from '../adapters/openai/create-openai-model.js';
 import type { Config } from '../config.js';
 import { CanaryController } from '../core/distill/canary.js';
@@ -17,6 +14,8 @@ import type { Stores } from './stores.js';
 // Which ChatModel answers for a name: configured remote models (each behind its own circuit
 // breaker, so a dead upstream fails fast), registry versions (in-process ONNX or a fine-tuned
 // endpoint), and the resolver the gateway asks per request (with the canary's share).
+// The ONNX adapter (onnxruntime, protobufjs) is imported when a registry student is first resolved
+// or preloaded, never at cold start: a task without one never loads it (issue 19).
 
 export interface Models {
   /** A model of the configuration document by id (teachers, remote students). */
@@ -29,44 +28,23 @@ export interface Models {
   canary: CanaryController;
   /** Drops a task's cached student (after promote / rollback through the admin API). */
   invalidateStudent(task: string): void;
+  /**
+   * Loads the promoted registry student of every task that has one, one task after the other, so
+   * that the first request does not pay for it (issue 21). Never rejects: a failure is logged and
+   * the first request that needs the student loads it as before.
+   */
+  preloadStudents(log: (message: string) => void): Promise<void>;
 }
 
 export function createModels(config: Config, stores: Stores, tasks: TaskCatalog, clock: Clock, options: ComposeOptions): Models {
   const { document } = config;
   const clientOptions = { env: config.env, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.credential ? { credential: options.credential } : {}) };
-  const cache = new Map<string, ChatModel>();
-  const configuredModel = (id: string): ChatModel => {
-    let m = cache.get(id);
-    if (!m) {
-      const settings = document.models[id];
-      if (!settings) throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
-      m = new CircuitBreakerChatModel(createOpenAIModel(id, settings, clientOptions), { clock, ...settings.circuitBreaker, maxInFlight: settings.maxInFlight });
-      cache.set(id, m);
-    }
-    return m;
-  };
-  const unguarded = new Map<string, ChatModel>();
-  const unguardedModel = (id: string): ChatModel => {
-    let m = unguarded.get(id);
-    if (!m) {
-      const settings = document.models[id];
-      if (!settings) throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
-      m = createOpenAIModel(id, settings, clientOptions);
-      unguarded.set(id, m);
-    }
-    return m;
-  };
-  /** A remote registry version: a fine-tuned deployment behind a configured endpoint. */
-  const remoteVersionModel = (version: ModelVersion): ChatModel | undefined => {
-    const ref = version.endpoint?.modelRef;
-    const base = ref ? document.models[ref] : undefined;
-    if (!base || !version.endpoint) return undefined;
-    // Azure ML serves each fine-tune from an endpoint of its own: its URL comes with the version.
-    const at = version.endpoint.baseURL ? { provider: 'openai' as const, baseURL: version.endpoint.baseURL, endpoint: undefined } : {};
-    const settings = { ...base, model: version.endpoint.model, deployment: version.endpoint.model, ...at };
-    return new CircuitBreakerChatModel(createOpenAIModel(version.id, settings, clientOptions), { clock, ...base.circuitBreaker, maxInFlight: base.maxInFlight });
-  };
-  const students = new RegistryStudentResolver({
+  const configuredModel = modelCache(document, (id, settings) =>
+    new CircuitBreakerChatModel(createOpenAIModel(id, settings, clientOptions), { clock, ...settings.circuitBreaker, maxInFlight: settings.maxInFlight }),
+  );
+  const unguardedModel = modelCache(document, (id, settings) => createOpenAIModel(id, settings, clientOptions));
+  const remoteVersionModel = remoteVersionModels(document, clientOptions, clock);
+  const students = lazyStudentResolver({
     registry: stores.registry,
     artifacts: stores.artifacts,
     clock,
@@ -82,22 +60,93 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
     teacher: (task) => withSpans(configuredModel(task.teacher), 'teacher'),
     student: async (task, opts) => {
       if (!task.student) return undefined;
-      const m = task.student.source === 'model' ? configuredModel(task.student.model) : await students.resolve(task.name, opts);
+      const m = task.student.source === 'model' ? configuredModel(task.student.model) : await (await students.get()).resolve(task.name, opts);
       return m && withSpans(m, 'student');
     },
   };
-  const loadStudent = async (version: ModelVersion): Promise<ChatModel> => {
-    if (version.kind === 'remote') {
-      const m = remoteVersionModel(version);
-      if (!m) throw new DistilleryError(`Remote model version ${version.id} names no configured endpoint.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
-      return m;
+  const loadStudent = (version: ModelVersion) => loadStudentVersion(version, stores.artifacts, remoteVersionModel);
+  const preloadStudents = (log: (message: string) => void) => preloadRegistryStudents(tasks, clock, students.get, log);
+  // Nothing to invalidate before the resolver exists: it starts with no cached entry.
+  const invalidateStudent = (task: string) => students.loaded()?.invalidate(task);
+  return { configuredModel, unguardedModel, loadStudent, resolver, canary, invalidateStudent, preloadStudents };
+}
+
+type ClientOptions = Parameters<typeof createOpenAIModel>[2];
+type ModelSettings = Config['document']['models'][string];
+
+/** One model per configured id, built on first use and kept. */
+function modelCache(document: Config['document'], build: (id: string, settings: ModelSettings) => ChatModel): (id: string) => ChatModel {
+  const cache = new Map<string, ChatModel>();
+  return (id) => {
+    let m = cache.get(id);
+    if (!m) {
+      const settings = document.models[id];
+      if (!settings) throw new DistilleryError(`Model '${id}' is not configured.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
+      m = build(id, settings);
+      cache.set(id, m);
     }
-    const a = await readStudentArtifacts(stores.artifacts, version.artifactPath ?? '');
-    if (!a) throw new DistilleryError(`Artifacts of ${version.id} are missing.`, { status: 500, type: 'server_error', code: 'artifact_missing' });
-    // Its own session cache: releasing an evaluated model never touches the sessions serving traffic.
-    return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar, sessionCache: new OnnxSessionCache() });
+    return m;
   };
-  return { configuredModel, unguardedModel, loadStudent, resolver, canary, invalidateStudent: (task) => students.invalidate(task) };
+}
+
+/** A remote registry version: a fine-tuned deployment behind a configured endpoint. */
+function remoteVersionModels(document: Config['document'], clientOptions: ClientOptions, clock: Clock) {
+  return (version: ModelVersion): ChatModel | undefined => {
+    const ref = version.endpoint?.modelRef;
+    const base = ref ? document.models[ref] : undefined;
+    if (!base || !version.endpoint) return undefined;
+    // Azure ML serves each fine-tune from an endpoint of its own: its URL comes with the version.
+    const at = version.endpoint.baseURL ? { provider: 'openai' as const, baseURL: version.endpoint.baseURL, endpoint: undefined } : {};
+    const settings = { ...base, model: version.endpoint.model, deployment: version.endpoint.model, ...at };
+    return new CircuitBreakerChatModel(createOpenAIModel(version.id, settings, clientOptions), { clock, ...base.circuitBreaker, maxInFlight: base.maxInFlight });
+  };
+}
+
+type StudentResolverOptions = ConstructorParameters<typeof RegistryStudentResolver>[0];
+
+/** The registry-student resolver, its module imported on first use (see the top); a failed import is tried again. */
+function lazyStudentResolver(resolverOptions: StudentResolverOptions) {
+  let studentsLoading: Promise<RegistryStudentResolver> | undefined;
+  let studentsLoaded: RegistryStudentResolver | undefined;
+  const get = () =>
+    (studentsLoading ??= import('../adapters/onnx/registry-student-resolver.js').then(({ RegistryStudentResolver }) => {
+      studentsLoaded = new RegistryStudentResolver(resolverOptions);
+      return studentsLoaded;
+    }).catch((err: unknown) => {
+      studentsLoading = undefined;
+      throw err;
+    }));
+  return { get, loaded: () => studentsLoaded };
+}
+
+async function loadStudentVersion(version: ModelVersion, artifacts: Stores['artifacts'], remoteVersionModel: (version: ModelVersion) => ChatModel | undefined): Promise<ChatModel> {
+  if (version.kind === 'remote') {
+    const m = remoteVersionModel(version);
+    if (!m) throw new DistilleryError(`Remote model version ${version.id} names no configured endpoint.`, { status: 500, type: 'server_error', code: 'model_not_configured' });
+    return m;
+  }
+  const [{ readStudentArtifacts }, { OnnxStudentModel }, { OnnxSessionCache }] = await Promise.all([
+    import('../adapters/onnx/student-artifacts.js'),
+    import('../adapters/onnx/onnx-student-model.js'),
+    import('../adapters/onnx/onnx-session-cache.js'),
+  ]);
+  const a = await readStudentArtifacts(artifacts, version.artifactPath ?? '');
+  if (!a) throw new DistilleryError(`Artifacts of ${version.id} are missing.`, { status: 500, type: 'server_error', code: 'artifact_missing' });
+  // Its own session cache: releasing an evaluated model never touches the sessions serving traffic.
+  return new OnnxStudentModel({ id: version.id, model: a.model, sidecar: a.sidecar, sessionCache: new OnnxSessionCache() });
+}
+
+async function preloadRegistryStudents(tasks: TaskCatalog, clock: Clock, students: () => Promise<RegistryStudentResolver>, log: (message: string) => void): Promise<void> {
+  for (const task of tasks.list()) {
+    if (task.config.student?.source !== 'registry') continue;
+    const startedAt = clock.now();
+    try {
+      const model = await (await students()).resolve(task.config.name);
+      if (model) log(`student ${model.id} of task '${task.config.name}' preloaded in ${Math.round(clock.now() - startedAt)} ms`);
+    } catch (err) {
+      log(`student preload of task '${task.config.name}' failed (${err instanceof Error ? err.message : String(err)}); its first student request loads it`);
+    }
+  }
 }
 
 /** Telemetry spans per arm call (a no-op unless telemetry was started); one wrapper per model and arm. */

@@ -1,13 +1,16 @@
 import path from 'node:path';
 import { FsArtifactStore } from '../adapters/local/fs-artifact-store.js';
+import { SqliteApiKeyStore } from '../adapters/sqlite/sqlite-api-key-store.js';
 import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
 import { SqliteJobStore } from '../adapters/sqlite/sqlite-job-store.js';
 import { SqliteModelRegistry } from '../adapters/sqlite/sqlite-model-registry.js';
-import { SqlitePairStore } from '../adapters/sqlite/sqlite-pair-store.js';
+import { ThreadedSqlitePairStore } from '../adapters/sqlite/threaded-sqlite-pair-store.js';
 import type { Config } from '../config.js';
+import type { ApiKeyStore } from '../core/keys/api-key-store.js';
 import type { ArtifactStore, JobQueue, JobStore, ModelRegistry, PairStore } from '../core/ports.js';
 import type { ComposeOptions } from './compose-options.js';
 import { credentialFor, isLoopback } from './credentials.js';
+import { lazyInstance } from './lazy-instance.js';
 import { jobRedeliveryDelayInMs } from '../core/distill/job-redelivery.js';
 import { recordCosmosRequestCharge } from '../telemetry.js';
 
@@ -21,6 +24,8 @@ export interface Stores {
   registry: ModelRegistry;
   jobQueue: JobQueue;
   artifacts: ArtifactStore;
+  /** Keys created through POST /admin/keys (digests only). */
+  apiKeys: ApiKeyStore;
   /** Closes what these stores opened (clients, databases), after the pair store is flushed. */
   closers: (() => Promise<void> | void)[];
 }
@@ -28,29 +33,32 @@ export interface Stores {
 export async function createStores(config: Config, dataDir: string, options: ComposeOptions): Promise<Stores> {
   const closers: Stores['closers'] = [];
   const records = config.settings.DISTILLERY_STORE === 'cosmos' ? await cosmosStores(config, options, closers) : sqliteStores(dataDir, options, closers);
-  const jobQueue = await createJobQueue(config, dataDir, options);
+  const jobQueue = options.jobQueue ?? (await createJobQueue(config, dataDir, options));
   closers.push(() => jobQueue.close());
   return { ...records, jobQueue, artifacts: await createArtifactStore(config, dataDir, options), closers };
 }
 
-type RecordStores = Pick<Stores, 'pairStore' | 'jobStore' | 'registry'>;
+type RecordStores = Pick<Stores, 'pairStore' | 'jobStore' | 'registry' | 'apiKeys'>;
 
 function sqliteStores(dataDir: string, options: ComposeOptions, closers: Stores['closers']): RecordStores {
   const sqlitePath = path.join(dataDir, 'distillery.db');
-  const jobStore = new SqliteJobStore({ path: sqlitePath });
-  const registry = new SqliteModelRegistry({ path: sqlitePath });
-  closers.push(() => jobStore.close(), () => registry.close());
-  return { pairStore: options.pairStore ?? new SqlitePairStore({ path: sqlitePath }), jobStore, registry };
+  const jobStore = lazyInstance(() => new SqliteJobStore({ path: sqlitePath }), { close: async () => undefined });
+  const registry = lazyInstance(() => new SqliteModelRegistry({ path: sqlitePath }), { close: async () => undefined });
+  const apiKeys = new SqliteApiKeyStore({ path: sqlitePath });
+  closers.push(() => jobStore.close(), () => registry.close(), () => apiKeys.close());
+  // Pairs are written on a thread of their own: a locked or slow database never holds a response.
+  return { pairStore: options.pairStore ?? new ThreadedSqlitePairStore({ path: sqlitePath }), jobStore: options.jobStore ?? jobStore, registry, apiKeys };
 }
 
 async function cosmosStores(config: Config, options: ComposeOptions, closers: Stores['closers']): Promise<RecordStores> {
   const { settings } = config;
-  const [{ ensureCosmosContainers }, { CosmosJobStore }, { CosmosModelRegistry }, { CosmosPairStore }, { createCosmosClient }] = await Promise.all([
+  const [{ ensureCosmosContainers }, { CosmosJobStore }, { CosmosModelRegistry }, { CosmosPairStore }, { createCosmosClient }, { CosmosApiKeyStore, apiKeysContainerDefinition }] = await Promise.all([
     import('../adapters/cosmos/cosmos-containers.js'),
     import('../adapters/cosmos/cosmos-job-store.js'),
     import('../adapters/cosmos/cosmos-model-registry.js'),
     import('../adapters/cosmos/cosmos-pair-store.js'),
     import('../adapters/cosmos/create-cosmos-client.js'),
+    import('../adapters/cosmos/cosmos-api-key-store.js'),
   ]);
   const endpoint = settings.CosmosDb__accountEndpoint;
   const client = settings.CosmosDb
@@ -67,10 +75,12 @@ async function cosmosStores(config: Config, options: ComposeOptions, closers: St
     requestCharges: { listener: recordCosmosRequestCharge, trustReportedCharge: !local },
     ...(ttl > 0 ? { timeToLiveInSeconds: { pairs: ttl } } : {}),
   });
+  const { container: apiKeys } = await containers.database.containers.createIfNotExists(apiKeysContainerDefinition());
   closers.push(() => client.dispose());
   return {
+    apiKeys: new CosmosApiKeyStore(apiKeys),
     pairStore: options.pairStore ?? new CosmosPairStore({ pairs: containers.pairs, counters: containers.pairCounters }),
-    jobStore: new CosmosJobStore({ jobs: containers.jobs }),
+    jobStore: options.jobStore ?? new CosmosJobStore({ jobs: containers.jobs }),
     registry: new CosmosModelRegistry({ models: containers.models }),
   };
 }
@@ -92,7 +102,7 @@ async function createJobQueue(config: Config, dataDir: string, options: ComposeO
       retryDelayInMs: redeliveryDelay(options),
     });
   }
-  return new SqliteJobQueue({
+  const queue = () => new SqliteJobQueue({
     path: path.join(dataDir, 'queue.db'),
     queueName: settings.DISTILLERY_JOBS_QUEUE,
     maxDeliveryCount: settings.DISTILLERY_JOB_MAX_DELIVERIES,
@@ -100,6 +110,7 @@ async function createJobQueue(config: Config, dataDir: string, options: ComposeO
     lockDurationInMs: 30_000,
     retryDelayInMs: redeliveryDelay(options),
   });
+  return lazyInstance(queue, { close: async () => undefined });
 }
 
 /** The job redelivery back-off (core/distill/job-redelivery.ts) unless a test shortens it. */

@@ -131,6 +131,8 @@ export interface PendingTriggerEntry {
   type: JobRecord['trigger']['type'];
   detail?: string;
   at: string;
+  /** The tenant whose request this was (absent for system triggers): the follow-up job is theirs. */
+  tenant?: string;
 }
 
 export interface PendingTrigger {
@@ -275,6 +277,8 @@ export interface ChatInvocation {
   abortSignal?: AbortSignal;
   /** Where the request came from; dataset jobs tag their pairs. */
   source?: PairRecord['source'];
+  /** Public id of the API key that made the request (per-key usage and spend). */
+  keyId?: string;
 }
 
 export interface ServedMeta {

@@ -11,11 +11,11 @@ export function reportSummaryLines(report: OnlineReport): string[] {
   const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
   const lines = [
     `   Agreement with the teacher (${ag.definition}):`,
-    `     student quality (random shadow sample): ${formatEstimate(ag.studentQuality)}`,
-    `     escalation agreement (escalated prompts only): ${formatEstimate(ag.escalation)}`,
-    `     served agreement (what users received): ${formatEstimate({ ...ag.served, n: ag.served.sample })}`,
+    `     student quality (random shadow): ${formatEstimate(ag.studentQuality)}`,
+    `     escalation agreement (escalated pairs only): ${formatEstimate(ag.escalation)}`,
+    `     served agreement (what users received, importance-weighted): ${formatEstimate({ ...ag.served, n: ag.served.sample })}`,
   ];
-  if (t.reference?.served) lines.push(`   Accuracy against gold labels of what was served: ${pct(t.reference.served.estimate)} (n = ${t.reference.servedPairs}).`);
-  lines.push(`   Teacher-only cost of this window: ${formatTeacherOnly(t)}.`);
+  if (t.reference?.served) lines.push(`   Served accuracy against gold labels (the report's "served" accuracy): ${pct(t.reference.served.estimate)} (n = ${t.reference.servedPairs}).`);
+  lines.push(`   Teacher-only cost (the report's "teacher-only"): ${formatTeacherOnly(t)}.`);
   return lines;
 }

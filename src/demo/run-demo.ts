@@ -1,4 +1,3 @@
-import { SingleBar, Presets } from 'cli-progress';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import type { JobRecord } from '../core/ports.js';
 import { packageRoot } from '../package-root.js';
 import { runServe, type RunningPlatform } from '../serve-command.js';
 import { readClinc150 } from '../adapters/onnx/demo-teacher.js';
+import { countTeacherAgreement, driveTraffic, type Answer, type TrafficDriver } from './demo-traffic.js';
 
 // `npm run demo` / `distillery demo`: the whole loop on one machine, in minutes. It starts
 // Distillery on embedded defaults with the local demo teacher, drives CLINC150 customer-support
@@ -48,14 +48,6 @@ export interface DemoResult {
   report: OnlineReport;
 }
 
-interface Answer {
-  prompt: string;
-  gold: string;
-  arm: string;
-  answer: string;
-  latencyInMs: number;
-}
-
 const seededShuffle = <T>(items: T[], seed: number): T[] => shuffleInPlace(items, createRandom(seed));
 
 const median = (xs: number[]) => {
@@ -64,17 +56,16 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
-  const print = options.print ?? ((l: string) => console.log(l));
-  const fast = options.fast ?? false;
-  const bars = options.progressBars ?? (!fast && process.stdout.isTTY === true);
-  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'distillery-demo-'));
-  const unseenSize = fast ? 1200 : 3000;
-  const concurrency = fast ? 24 : 48;
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
 
-  print('━━ Distillery demo: CLINC150 customer-support intents ━━');
-  print(`Embedded defaults (SQLite, local queue, local artifacts) in ${dataDir}`);
-  const platform = await runServe({
+type Distillery = RunningPlatform['distillery'];
+type Print = (line: string) => void;
+
+const TASK = 'clinc150-intent';
+
+/** Distillery on embedded defaults with the local demo teacher, in `dataDir`. */
+function startDemoPlatform(dataDir: string, fast: boolean, print: Print): Promise<RunningPlatform> {
+  return runServe({
     env: {
       ...process.env,
       DISTILLERY_DATA_DIR: dataDir,
@@ -95,58 +86,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     compose: { studentRefreshInMs: 500 },
     print,
   });
-  const d = platform.distillery;
-  const task = 'clinc150-intent';
-  const client = new OpenAI({ baseURL: `${platform.url}/v1`, apiKey: platform.apiKey!, maxRetries: 2 });
-  const data = readClinc150(path.join(packageRoot(), 'data'));
-  const threshold = d.tasks.get(task)!.config.distill.threshold?.newPairs ?? 0;
+}
 
-  async function drive(label: string, rows: { text: string; label: string }[]): Promise<Answer[]> {
-    const out: Answer[] = [];
-    const bar = bars ? new SingleBar({ format: `${label.padEnd(24)} {bar} {value}/{total}  {arms}`, hideCursor: true }, Presets.shades_classic) : undefined;
-    bar?.start(rows.length, 0, { arms: '' });
-    let next = 0;
-    let lastLine = 0;
-    const counts: Record<string, number> = {};
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < rows.length) {
-          const row = rows[next++]!;
-          const t0 = performance.now();
-          const { data: completion, response } = await client.chat.completions
-            .create({ model: task, messages: [{ role: 'system', content: 'Reply with the intent of the customer message.' }, { role: 'user', content: row.text }], user: `customer-${out.length % 500}` })
-            .withResponse();
-          const arm = response.headers.get('x-distillery-arm') ?? '?';
-          counts[arm] = (counts[arm] ?? 0) + 1;
-          out.push({ prompt: row.text, gold: row.label, arm, answer: completion.choices[0]?.message.content ?? '', latencyInMs: performance.now() - t0 });
-          bar?.update(out.length, { arms: Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join('  ') });
-          if (!bar && out.length - lastLine >= Math.ceil(rows.length / 4)) {
-            lastLine = out.length;
-            print(`  ${label}: ${out.length}/${rows.length}  (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-          }
-        }
-      }),
-    );
-    bar?.stop();
-    return out;
-  }
-
-  // 1. Production traffic: the teacher answers everything while no student exists.
-  const trafficSize = data.train.length;
-  print(`\n1. Traffic: ${trafficSize} customer messages through the chat API (openai client, ${concurrency} at a time).`);
-  print(`   No student yet: the teacher answers, and every answer is logged as a training pair.`);
-  const train = seededShuffle([...data.train], 42).slice(0, trafficSize);
-  await drive('teacher-only traffic', train);
-  await d.pairWriter.flush();
-  print(`   Pairs logged for ${task}: ${await d.pairStore.getCounter(task)} (threshold trigger at ${threshold} new pairs).`);
-
-  // 2. The threshold trigger queues a job; the worker runs it step by step.
-  print('\n2. Distillation: the threshold trigger queues a job; the worker runs it.');
+/** Polls the task's latest job, printing each state change, until it succeeds or fails. */
+async function waitForDistillation(d: Distillery, print: Print): Promise<JobRecord> {
   let job: JobRecord | undefined;
   let lastState = '';
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {
-    for await (const j of d.jobStore.list({ task })) {
+    for await (const j of d.jobStore.list({ task: TASK })) {
       job = j;
       break;
     }
@@ -160,61 +108,40 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await new Promise((r) => setTimeout(r, 200));
   }
   if (job.state === 'failed') throw new Error(`Distillation failed: ${job.error?.message}`);
+  return job;
+}
+
+function printJobOutcome(job: JobRecord, print: Print): void {
   const evaluation = job.steps.evaluation as { candidate?: { agreement: number; latency: { p95InMs: number } } } | undefined;
   const gate = job.steps.gate as { reasons: string[] } | undefined;
   print(`   Outcome: ${job.outcome}. Test-split agreement ${(evaluation?.candidate?.agreement ?? 0).toFixed(3)}, p95 ${evaluation?.candidate?.latency.p95InMs.toFixed(2)} ms.`);
   for (const r of gate?.reasons ?? []) print(`     gate: ${r}`);
-  const promoted = await d.registry.getPromoted(task);
-  await new Promise((r) => setTimeout(r, 600)); // the router's refresh interval
+}
 
-  // 3. Unseen prompts: the cascade serves confident answers from the student in-process.
-  const since = new Date().toISOString();
-  print(`\n3. A/B on ${unseenSize} unseen prompts (CLINC150 test split): student first, teacher below confidence ${d.tasks.get(task)!.config.routing.policy.type === 'cascade' ? (d.tasks.get(task)!.config.routing.policy as { threshold: number }).threshold : '?'}.`);
-  const unseenRows = seededShuffle([...data.test], 7).slice(0, unseenSize);
-  const answers = await drive('unseen prompts', unseenRows);
-  await d.pairWriter.flush();
-
-  // Agreement with the teacher on the same unseen prompts: ask the teacher model directly (the
-  // evaluation, not traffic), for every prompt the student answered.
-  const teacher = d.models.teacher(d.tasks.get(task)!.config);
-  const byStudent = answers.filter((a) => a.arm === 'student');
-  let agree = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < byStudent.length) {
-        const a = byStudent[next++]!;
-        const t = await teacher.generate({ messages: [{ role: 'user', content: a.prompt }] });
-        if (t.text.trim() === a.answer.trim()) agree++;
-      }
-    }),
-  );
+/** The client-side figures on the unseen prompts (see `DemoResult.unseen`). */
+function summarizeUnseen(answers: Answer[], agree: number): DemoResult['unseen'] {
   const acc = (xs: Answer[]) => (xs.length ? xs.filter((a) => a.answer === a.gold).length / xs.length : null);
+  const byStudent = answers.filter((a) => a.arm === 'student');
   const byTeacher = answers.filter((a) => a.arm === 'teacher');
-  const report = await buildOnlineReport(d.pairStore.list({ task, since }), { pricing: d.pricing, task, since, now: Date.now() });
-  const result: DemoResult = {
-    platform,
-    job,
-    promotedVersion: promoted?.version,
-    unseen: {
-      requests: answers.length,
-      servedByStudent: byStudent.length,
-      studentTeacherAgreement: byStudent.length ? agree / byStudent.length : 0,
-      studentTeacherComparable: byStudent.length,
-      accuracy: { overall: acc(answers) ?? 0, student: acc(byStudent), teacher: acc(byTeacher) },
-      latencyP50InMs: { student: median(byStudent.map((a) => a.latencyInMs)), teacher: median(byTeacher.map((a) => a.latencyInMs)) },
-    },
-    report,
+  return {
+    requests: answers.length,
+    servedByStudent: byStudent.length,
+    studentTeacherAgreement: byStudent.length ? agree / byStudent.length : 0,
+    studentTeacherComparable: byStudent.length,
+    accuracy: { overall: acc(answers) ?? 0, student: acc(byStudent), teacher: acc(byTeacher) },
+    latencyP50InMs: { student: median(byStudent.map((a) => a.latencyInMs)), teacher: median(byTeacher.map((a) => a.latencyInMs)) },
   };
+}
 
+function printReport(result: DemoResult, servedByTeacher: number, print: Print): void {
+  const { unseen, report, platform } = result;
   const t = report.tasks[0];
-  const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
   print('\n4. Report');
-  print(`   Served by the student: ${byStudent.length}/${answers.length} (${pct(byStudent.length / answers.length)}); by the teacher: ${byTeacher.length}.`);
+  print(`   Served by the student: ${unseen.servedByStudent}/${unseen.requests} (${pct(unseen.servedByStudent / unseen.requests)}); by the teacher: ${servedByTeacher}.`);
   for (const line of reportSummaryLines(report)) print(line);
-  print(`   Check: the teacher asked directly on the ${byStudent.length} student-served prompts agrees with ${pct(result.unseen.studentTeacherAgreement)} of the student's answers.`);
-  print(`   Client-side accuracy against gold labels: overall ${pct(result.unseen.accuracy.overall)}, student-served ${pct(result.unseen.accuracy.student)}, teacher-served ${pct(result.unseen.accuracy.teacher)}.`);
-  print(`   Client-side latency p50: student ${result.unseen.latencyP50InMs.student?.toFixed(1)} ms, teacher ${result.unseen.latencyP50InMs.teacher?.toFixed(1)} ms.`);
+  print(`   Check: the teacher asked directly on the ${unseen.servedByStudent} student-served prompts agrees with ${pct(unseen.studentTeacherAgreement)} of the student's answers.`);
+  print(`   Client-side accuracy against gold labels: overall ${pct(unseen.accuracy.overall)}, student-served ${pct(unseen.accuracy.student)}, teacher-served ${pct(unseen.accuracy.teacher)}.`);
+  print(`   Client-side latency p50: student ${unseen.latencyP50InMs.student?.toFixed(1)} ms, teacher ${unseen.latencyP50InMs.teacher?.toFixed(1)} ms.`);
   if (t) {
     const per1k = (usd: number | undefined) => (usd === undefined ? 'n/a' : `$${usd.toFixed(4)}`);
     print(`   Cost per 1,000 requests: ${per1k(t.cost.total.per1000RequestsUsd)} (teacher-only would be ${per1k(t.cost.teacherOnlyUsd === null ? undefined : (t.cost.teacherOnlyUsd / Math.max(1, t.requests)) * 1000)}, ${t.cost.teacherOnly.method}).`);
@@ -223,5 +150,57 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   print('');
   print(renderOnlineTable(report));
   print(`Dashboard: ${platform.url}/dashboard  (API key: ${platform.apiKey})`);
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const print = options.print ?? ((l: string) => console.log(l));
+  const fast = options.fast ?? false;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'distillery-demo-'));
+  const unseenSize = fast ? 1200 : 3000;
+  const concurrency = fast ? 24 : 48;
+
+  print('━━ Distillery demo: CLINC150 customer-support intents ━━');
+  print(`Embedded defaults (SQLite, local queue, local artifacts) in ${dataDir}`);
+  const platform = await startDemoPlatform(dataDir, fast, print);
+  const d = platform.distillery;
+  const driver: TrafficDriver = {
+    client: new OpenAI({ baseURL: `${platform.url}/v1`, apiKey: platform.apiKey!, maxRetries: 2 }),
+    task: TASK,
+    concurrency,
+    bars: options.progressBars ?? (!fast && process.stdout.isTTY === true),
+    print,
+  };
+  const data = readClinc150(path.join(packageRoot(), 'data'));
+  const threshold = d.tasks.get(TASK)!.config.distill.threshold?.newPairs ?? 0;
+
+  // 1. Production traffic: the teacher answers everything while no student exists.
+  const trafficSize = data.train.length;
+  print(`\n1. Traffic: ${trafficSize} customer messages through the chat API (openai client, ${concurrency} at a time).`);
+  print(`   No student yet: the teacher answers, and every answer is logged as a training pair.`);
+  const train = seededShuffle([...data.train], 42).slice(0, trafficSize);
+  await driveTraffic(driver, 'teacher-only traffic', train);
+  await d.pairWriter.flush();
+  print(`   Pairs logged for ${TASK}: ${await d.pairStore.getCounter(TASK)} (threshold trigger at ${threshold} new pairs).`);
+
+  // 2. The threshold trigger queues a job; the worker runs it step by step.
+  print('\n2. Distillation: the threshold trigger queues a job; the worker runs it.');
+  const job = await waitForDistillation(d, print);
+  printJobOutcome(job, print);
+  const promoted = await d.registry.getPromoted(TASK);
+  await new Promise((r) => setTimeout(r, 600)); // the router's refresh interval
+
+  // 3. Unseen prompts: the cascade serves confident answers from the student in-process.
+  const since = new Date().toISOString();
+  const policy = d.tasks.get(TASK)!.config.routing.policy;
+  print(`\n3. A/B on ${unseenSize} unseen prompts (CLINC150 test split): student first, teacher below confidence ${policy.type === 'cascade' ? (policy as { threshold: number }).threshold : '?'}.`);
+  const unseenRows = seededShuffle([...data.test], 7).slice(0, unseenSize);
+  const answers = await driveTraffic(driver, 'unseen prompts', unseenRows);
+  await d.pairWriter.flush();
+
+  const byStudent = answers.filter((a) => a.arm === 'student');
+  const agree = await countTeacherAgreement(d.models.teacher(d.tasks.get(TASK)!.config), byStudent, concurrency);
+  const report = await buildOnlineReport(d.pairStore.list({ task: TASK, since }), { pricing: d.pricing, task: TASK, since, now: Date.now() });
+  const result: DemoResult = { platform, job, promotedVersion: promoted?.version, unseen: summarizeUnseen(answers, agree), report };
+  printReport(result, answers.filter((a) => a.arm === 'teacher').length, print);
   return result;
 }

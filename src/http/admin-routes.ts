@@ -69,18 +69,37 @@ export const modelView = (v: ModelVersion) => {
   return { object: 'distillery.model_version', ...rest };
 };
 
-export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+// Shared by the route groups below: a task must be configured, a job visible to the key's tenant.
+function lookups(deps: AdminRouteDeps) {
   const requireTask = (name: string) => {
     const task = deps.tasks.get(name);
     if (!task) throw notFound(`Task '${name}' is not configured.`, 'task_not_found', 'task');
     return task;
   };
-  // Models are shared by every tenant of a task: only the operator may change which one serves.
-  const requireOperator = (tenant: string) => {
-    if (!isOperator(tenant)) throw forbidden('Promoting or rolling back a task model needs an operator (tenant "*") admin key.');
+  // Another tenant's job is answered like a missing one, for reading and for cancelling.
+  const visibleJob = async (id: string, tenant: string) => {
+    const job = await deps.jobs.get(id);
+    if (!job || !canSee(tenant, job)) throw notFound(`Job '${id}' does not exist.`, 'job_not_found', 'id');
+    return job;
   };
+  return { requireTask, visibleJob };
+}
 
+type Lookups = ReturnType<typeof lookups>;
+
+export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const find = lookups(deps);
+  // Registered in this order on one app, so the routes match as they always have.
+  addTaskRoutes(app, deps, find);
+  addJobRoutes(app, deps, find);
+  addDatasetRoute(app, deps);
+  addModelRoutes(app, deps, find);
+  return app;
+}
+
+/** The configured tasks, and a manual distillation trigger. */
+function addTaskRoutes(app: Hono<AppEnv>, deps: AdminRouteDeps, { requireTask }: Lookups): void {
   app.get('/tasks', (c) =>
     c.json({
       object: 'list',
@@ -105,7 +124,10 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     }
     return c.json({ created: result.created, job: jobView(result.job) }, result.created ? 201 : 200);
   });
+}
 
+/** Listing, reading and cancelling jobs. */
+function addJobRoutes(app: Hono<AppEnv>, deps: AdminRouteDeps, { requireTask, visibleJob }: Lookups): void {
   app.get('/jobs', async (c) => {
     const q = listJobsQuery.parse(c.req.query());
     // An unknown task is a 404, as for its models, not an empty list.
@@ -121,12 +143,6 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     return c.json({ object: 'list', data });
   });
 
-  // Another tenant's job is answered like a missing one, for reading and for cancelling.
-  const visibleJob = async (id: string, tenant: string) => {
-    const job = await deps.jobs.get(id);
-    if (!job || !canSee(tenant, job)) throw notFound(`Job '${id}' does not exist.`, 'job_not_found', 'id');
-    return job;
-  };
   const now = deps.now ?? Date.now;
 
   app.get('/jobs/:id', async (c) => c.json(jobDetailView(await visibleJob(c.req.param('id'), c.get('tenant')), now())));
@@ -138,10 +154,13 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     // 202: the worker ends the job; the state says `cancelled` once it has.
     return c.json(jobDetailView(record, now()), record.state === 'cancelled' ? 200 : 202);
   });
+}
 
-  // The versioned dataset a job built: manifest, examples and (generative tasks) fine-tuning files.
-  // A dataset holding pairs of any tenant but the job's own is the operator's only.
-  const datasetFiles = ['manifest.json', 'examples.jsonl', 'train.jsonl', 'validation.jsonl', 'validation-report.json'] as const;
+// The versioned dataset a job built: manifest, examples and (generative tasks) fine-tuning files.
+// A dataset holding pairs of any tenant but the job's own is the operator's only.
+const datasetFiles = ['manifest.json', 'examples.jsonl', 'train.jsonl', 'validation.jsonl', 'validation-report.json'] as const;
+
+function addDatasetRoute(app: Hono<AppEnv>, deps: AdminRouteDeps): void {
   app.get('/jobs/:id/dataset/:file', async (c) => {
     const job = await deps.jobs.get(c.req.param('id'));
     if (!job || !canSee(c.get('tenant'), job)) throw notFound(`Job '${c.req.param('id')}' does not exist.`, 'job_not_found');
@@ -153,7 +172,15 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     if (!bytes) throw missing();
     return c.body(new Uint8Array(bytes), 200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/jsonl' });
   });
+}
 
+// Models are shared by every tenant of a task: only the operator may change which one serves.
+const requireOperator = (tenant: string) => {
+  if (!isOperator(tenant)) throw forbidden('Promoting or rolling back a task model needs an operator (tenant "*") admin key.');
+};
+
+/** A task's student versions: list, promote one, roll back. */
+function addModelRoutes(app: Hono<AppEnv>, deps: AdminRouteDeps, { requireTask }: Lookups): void {
   app.get('/tasks/:task/models', async (c) => {
     const task = requireTask(c.req.param('task')).config.name;
     const data = [];
@@ -180,6 +207,4 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     deps.onModelChange?.(task);
     return c.json(modelView(promoted));
   });
-
-  return app;
 }

@@ -1,29 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { routePath } from 'hono/route';
 import { cors } from 'hono/cors';
-import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
-import { forbidden, invalidRequest, notFound, rateLimited, unauthorized } from '../core/errors.js';
-import type { ChatService, GatewayStream, ModelResolver } from '../core/ports.js';
-import type { TaskCatalog, TaskRuntime } from '../core/tasks/task-catalog.js';
+import { forbidden, notFound, rateLimited, unauthorized } from '../core/errors.js';
+import type { ChatService, ModelResolver } from '../core/ports.js';
+import type { TaskCatalog } from '../core/tasks/task-catalog.js';
 import type { Clock } from '../core/ports.js';
-import { armSchema } from '../core/routing/policy-schema.js';
 import type { AdmissionControl } from './admission-control.js';
 import { ApiKeyAuthenticator, presentedKey, type Principal, type Scope } from './api-key-auth.js';
 import { clientAddress } from './client-address.js';
 import { describeForLog, toOpenAIError } from './error-mapping.js';
 import { FailedAuthThrottle, type FailedAuthLimit } from './failed-auth-throttle.js';
-import { ChunkEncoder, completionBody } from './openai-wire.js';
-import { readJsonBody } from './read-json-body.js';
+import type { RequestObservation } from './http-metrics.js';
+import { validateBody, type BodyRule } from './request-bodies.js';
 import { TokenBucketLimiter } from './token-bucket-limiter.js';
+import type { AppEnv } from './app-env.js';
+import { registerChatRoutes } from './chat-routes.js';
 
 // createApp(deps): the whole HTTP surface as one Hono app. It never reads the environment and is
 // not changed after it is built; src/http/listen.ts serves it on Node and functions/http-api.ts inside
 // Azure Functions.
 
-export interface AppEnv {
-  Variables: { principal: Principal; tenant: string; requestId: string };
-  Bindings: { context?: unknown };
-}
+export type { AppEnv } from './app-env.js';
 
 export interface MountedRoutes {
   /** Path prefix, e.g. '/admin'. */
@@ -54,12 +52,15 @@ export interface AppDeps {
   health?: () => Record<string, { status: 'ok' | 'degraded' }>;
   /** Cap on chat requests in flight; beyond it 503 + retry-after. Absent = no cap. */
   admission?: AdmissionControl;
+  /** Bodies checked before the route's handler runs (routes that take no body). */
+  bodyRules?: BodyRule[];
+  /** Called once per answered request (metrics, the access log); never sees the body. */
+  observe?: (observation: RequestObservation) => void;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const newId = deps.newId ?? (() => randomUUID().replaceAll('-', ''));
-  const limiter = new TokenBucketLimiter(deps.clock);
   const log = deps.log ?? (() => undefined);
   const failedAuth = new FailedAuthThrottle(deps.clock, deps.failedAuthLimit, log);
   const logFailure = (err: unknown, c: Context<AppEnv>) => {
@@ -87,29 +88,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   });
 
+  if (deps.observe) {
+    const observe = deps.observe;
+    app.use('*', async (c, next) => {
+      const started = performance.now();
+      await next();
+      observe(observationOf(c, performance.now() - started));
+    });
+  }
+
   // CORS is closed unless origins are configured: browsers cannot call the API cross-origin.
   if (deps.corsOrigins?.length) {
     app.use('*', cors({ origin: deps.corsOrigins, allowHeaders: ['authorization', 'api-key', 'content-type', 'x-request-id'] }));
   }
 
-  const authenticate = (scope: Scope) => async (c: Context<AppEnv>, next: () => Promise<void>) => {
-    const source = clientAddress(c);
-    failedAuth.check(source);
-    const principal = deps.auth.verify(presentedKey(c.req.raw.headers));
-    if (!principal) {
-      failedAuth.recordFailure(source);
-      throw unauthorized();
-    }
-    if (!principal.scopes.has(scope) && !(scope === 'chat' && principal.scopes.has('admin'))) throw forbidden();
-    const rate = principal.ratePerSecond ?? deps.defaultRatePerSecond ?? 0;
-    if (rate > 0) {
-      const wait = limiter.take(principal.keyId, rate);
-      if (wait > 0) throw rateLimited(wait / 1000);
-    }
-    c.set('principal', principal);
-    c.set('tenant', principal.tenant);
-    await next();
-  };
+  const authenticate = createAuthenticate(deps, new TokenBucketLimiter(deps.clock), failedAuth);
 
   // Degraded parts (e.g. pair records refused) show here; the process still serves, so 200.
   app.get('/healthz', (c) => {
@@ -120,141 +113,66 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use('/v1/*', authenticate('chat'));
 
-  // Exactly what a chat may name: the tasks. The teacher and student behind each are described in
-  // its entry, never listed as models of their own (a chat naming them would be a 404).
-  const modelEntry = async (task: TaskRuntime, created: number) => {
-    const cfg = task.config;
-    const teacher = deps.models.teacher(cfg);
-    const student = cfg.student ? await deps.models.student(cfg).catch(() => undefined) : undefined;
-    return { id: cfg.name, object: 'model', created, owned_by: 'distillery', distillery: { kind: 'task', description: cfg.description, teacher: teacher.id, student: student?.id ?? null, policy: cfg.routing.policy } };
-  };
-  app.get('/v1/models', async (c) => {
-    const created = Math.floor(deps.clock.now() / 1000);
-    const data = await Promise.all(deps.tasks.list().map((t) => modelEntry(t, created)));
-    return c.json({ object: 'list', data });
-  });
-  app.get('/v1/models/:id', async (c) => {
-    const task = deps.tasks.get(c.req.param('id'));
-    if (!task) throw notFound(`The model '${c.req.param('id')}' does not exist: GET /v1/models lists the tasks a chat may name.`, 'model_not_found', 'model');
-    return c.json(await modelEntry(task, Math.floor(deps.clock.now() / 1000)));
-  });
+  registerChatRoutes(app, deps);
 
-  app.post('/v1/chat/completions', async (c) => {
-    // Admitted before the body is read: a refused request costs no buffering. A stream hands its
-    // release to the response body, which holds it until the last byte or the client leaving.
-    const release = deps.admission?.enter();
-    let handedOff = false;
-    try {
-      const response = await chatCompletion(c, () => (handedOff = true), release);
-      return response;
-    } finally {
-      if (!handedOff) release?.();
-    }
-  });
-
-  async function chatCompletion(c: Context<AppEnv>, handOff: () => void, release: (() => void) | undefined): Promise<Response> {
-    const body = await readJsonBody(c.req.raw, deps.maxBodyBytes);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw invalidRequest('The request body must be a JSON object.', null, 'invalid_json');
-    }
-    const request = chatCompletionRequestSchema.parse(body);
-    const task = deps.tasks.get(request.model);
-    if (!task) {
-      throw notFound(`The model '${request.model}' does not exist or you do not have access to it.`, 'model_not_found', 'model');
-    }
-    const principal = c.get('principal');
-    const forced = c.req.header('x-distillery-force-arm');
-    let forcedArm: 'teacher' | 'student' | undefined;
-    if (forced !== undefined) {
-      if (!principal.scopes.has('admin')) throw forbidden('x-distillery-force-arm needs an admin-scoped key.');
-      const parsed = armSchema.safeParse(forced);
-      if (!parsed.success) throw invalidRequest("x-distillery-force-arm must be 'teacher' or 'student'.", 'x-distillery-force-arm');
-      forcedArm = parsed.data;
-    }
-    const requestId = c.get('requestId');
-    const completionId = `chatcmpl-${requestId}`;
-    const created = Math.floor(deps.clock.now() / 1000);
-    const invocation = {
-      requestId,
-      tenant: principal.tenant,
-      task,
-      request,
-      ...(forcedArm ? { forcedArm } : {}),
-      abortSignal: c.req.raw.signal,
-    };
-
-    if (!request.stream) {
-      const served = await deps.gateway.complete(invocation);
-      setServedHeaders(c, served);
-      return c.json(completionBody(completionId, created, served.result, request.logprobs === true));
-    }
-
-    const served = await deps.gateway.stream(invocation);
-    setServedHeaders(c, served);
-    const encoder = new ChunkEncoder(completionId, created, served.model, request.stream_options?.include_usage === true, request.logprobs === true);
-    handOff();
-    return c.body(sseBody(served, encoder, release), 200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-    });
-  }
-
+  // Every key check first, once per request (a group under an authenticated prefix of the same
+  // scope is already covered: checking twice would take two rate-limit tokens), then body rules,
+  // then the routes: Hono runs handlers in the order they were registered.
+  const authenticated: MountedRoutes[] = [];
   for (const mounted of deps.routes ?? []) {
-    if (mounted.scope !== 'public') app.use(`${mounted.path}/*`, authenticate(mounted.scope));
-    app.route(mounted.path, mounted.app);
+    if (mounted.scope === 'public' || authenticated.some((a) => a.scope === mounted.scope && (mounted.path === a.path || mounted.path.startsWith(`${a.path}/`)))) continue;
+    authenticated.push(mounted);
+    app.use(`${mounted.path}/*`, authenticate(mounted.scope));
   }
+  for (const rule of deps.bodyRules ?? []) app.on(rule.method, rule.path, validateBody(rule));
+  for (const mounted of deps.routes ?? []) app.route(mounted.path, mounted.app);
 
   return app;
 }
 
-/**
- * The SSE body of a served stream. It ends in `data: [DONE]`, or in an OpenAI error event when the
- * stream fails after the headers (a stalled or cut upstream). When the client leaves, `cancel` must
- * not wait: the events' generator may be parked on an upstream read, and awaiting its `return()`
- * would hold the request (and its admission slot) until the upstream speaks again. The request's
- * signal has already aborted the upstream call; the generator's own cleanup runs when it wakes.
- */
-function sseBody(served: GatewayStream, encoder: ChunkEncoder, release: (() => void) | undefined): ReadableStream<Uint8Array> {
-  const iterator = served.events[Symbol.asyncIterator]();
-  const bytes = new TextEncoder();
-  let finished = false;
-  const finish = () => {
-    finished = true;
-    release?.();
+/** The key check of a scope: source throttle, the key, its scope, its rate; sets principal and tenant. */
+function createAuthenticate(deps: AppDeps, limiter: TokenBucketLimiter, failedAuth: FailedAuthThrottle) {
+  return (scope: Scope) => async (c: Context<AppEnv>, next: () => Promise<void>) => {
+    const source = clientAddress(c);
+    failedAuth.check(source);
+    const principal = await deps.auth.authenticate(presentedKey(c.req.raw.headers));
+    if (!principal) {
+      failedAuth.recordFailure(source);
+      throw unauthorized();
+    }
+    if (!principal.scopes.has(scope) && !impliedScope(principal, scope)) throw forbidden();
+    const rate = principal.ratePerSecond ?? deps.defaultRatePerSecond ?? 0;
+    if (rate > 0) {
+      const wait = limiter.take(principal.keyId, rate);
+      if (wait > 0) throw rateLimited(wait / 1000);
+    }
+    c.set('principal', principal);
+    c.set('tenant', principal.tenant);
+    await next();
   };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: string;
-      let last = false;
-      try {
-        const next = await iterator.next();
-        if (next.done) {
-          chunk = 'data: [DONE]\n\n';
-          last = true;
-        } else chunk = encoder.encode(next.value);
-      } catch (err) {
-        // Headers are gone: the error travels as an SSE event (OpenAI clients raise it), no [DONE].
-        chunk = `data: ${JSON.stringify(toOpenAIError(err).body)}\n\n`;
-        last = true;
-      }
-      if (finished) return; // cancelled while waiting: the stream is already closed
-      if (chunk) controller.enqueue(bytes.encode(chunk));
-      if (last) {
-        controller.close();
-        finish();
-      }
-    },
-    cancel() {
-      finish();
-      void Promise.resolve(iterator.return?.()).catch(() => undefined);
-    },
-  });
 }
 
-function setServedHeaders(c: Context<AppEnv>, served: { arm: string; model: string; reason: string }) {
-  c.header('x-distillery-arm', served.arm);
-  c.header('x-distillery-model', served.model);
-  // Header values must be ASCII without line breaks.
-  c.header('x-distillery-reason', served.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 512));
+/** An admin key may chat; the operator's admin key may also read metrics. */
+function impliedScope(principal: Principal, scope: Scope): boolean {
+  if (!principal.scopes.has('admin')) return false;
+  return scope === 'chat' || (scope === 'metrics' && principal.tenant === '*');
+}
+
+function observationOf(c: Context<AppEnv>, durationInMs: number): RequestObservation {
+  const principal = c.get('principal');
+  const task = c.get('task');
+  const arm = c.get('arm');
+  const route = routePath(c);
+  return {
+    method: c.req.method,
+    // A request no route answered (404, or refused by a prefix's authentication) keeps its prefix.
+    route: route || '*',
+    path: new URL(c.req.url).pathname,
+    status: c.res.status,
+    durationInMs,
+    requestId: c.get('requestId'),
+    ...(task ? { task } : {}),
+    ...(arm ? { arm } : {}),
+    ...(principal ? { tenant: principal.tenant, keyId: principal.keyId } : {}),
+  };
 }

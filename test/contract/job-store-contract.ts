@@ -157,5 +157,13 @@ export function jobStoreContract(name: string, create: () => Promise<JobStore>):
       expect(await store.getPendingTrigger(t)).toBeUndefined();
       expect(await store.takePendingTrigger(t)).toBeUndefined();
     });
+
+    it('keeps the tenant of a pending trigger, so the follow-up job is created for it', async () => {
+      const store = await create();
+      const t = task();
+      await store.recordPendingTrigger(t, { type: 'manual', at: '2026-03-01T10:01:00.000Z', tenant: 'tenant-a' });
+      await store.recordPendingTrigger(t, { type: 'drift', at: '2026-03-01T10:02:00.000Z' });
+      expect(await store.takePendingTrigger(t)).toMatchObject({ count: 2, first: { type: 'manual', tenant: 'tenant-a' }, last: { type: 'drift' } });
+    });
   });
 }

@@ -344,6 +344,8 @@ describe('dataset distillation over Service Bus (and Blob Storage) with several 
     worker('C');
     const { status, body } = await submit(h, {
       ...baseSpec('sb-intents', rows, validation),
+      // This teacher gives no logprobs: hard labels only, so a KD temperature is refused (#17 row 5).
+      hyperparameters: { num_epochs: 8, learning_rate: 1 },
       chunk_size: 200,
       concurrency: 4,
       // A third of the training rows (~33 per intent): this test is about the fan-out, the gate is looser.

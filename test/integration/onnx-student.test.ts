@@ -123,7 +123,10 @@ describe('OnnxStudentModel', () => {
     expect(r.text).toBe(JSON.stringify({ intent: w.labels[best] }));
     expect(r.model).toBe('support@1');
     expect(r.finishReason).toBe('stop');
-    expect(r.usage).toEqual({ promptTokens: 4, completionTokens: 1 });
+    // The whole chat, counted like the teacher's (test/integration/usage-counting.test.ts): cl100k_base
+    // once it has loaded, the 4-characters estimate (marked) before.
+    expect(['counted', 'estimated']).toContain(r.usage.source);
+    if (r.usage.source === 'estimated') expect(r.usage.promptTokens).toBe(40);
     expect(r.confidence).toBeCloseTo(ts[best]!, 5);
     expect(Object.keys(r.labelProbabilities!)).toEqual(w.labels);
     expect(Object.values(r.labelProbabilities!).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);

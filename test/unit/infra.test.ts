@@ -404,6 +404,8 @@ const NOT_SET_IN_AZURE = {
   ServiceBusConnection: 'connection string with a SAS key: identity-based ServiceBusConnection__* instead.',
   ArtifactStorage: 'connection string with a key: identity-based ArtifactStorage__* instead.',
   DISTILLERY_DEMO_TEACHER_LATENCY_MS: 'the built-in demo teacher runs only in the standalone server.',
+  DISTILLERY_ROTATE_OPERATOR_KEY: 'the operator key file exists only in the standalone server; Azure takes its keys from DISTILLERY_API_KEYS and POST /admin/keys.',
+  DISTILLERY_ACCESS_LOG: 'its default (on) is what Azure wants: the lines go to the Functions log and so to Application Insights.',
 } as const;
 
 // Set only when the deployment is given a teacher key, and then as a Key Vault reference.

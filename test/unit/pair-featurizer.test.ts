@@ -49,7 +49,8 @@ function sameOrDifferent(n: number, seed: number) {
 
 describe('candidate kinds chosen by validation', () => {
   const data = { labels: ['same', 'different'], train: sameOrDifferent(1500, 1), validation: sameOrDifferent(300, 2) };
-  const hp = { seed: 7, epochs: 10, pair_separator: '\n', char_ngram_min: 0, char_ngram_max: 0, buckets: 1 << 16 };
+  // The convolutional kind is left out here (conv_filters 0): this is the bag kinds' comparison.
+  const hp = { seed: 7, epochs: 10, pair_separator: '\n', char_ngram_min: 0, char_ngram_max: 0, buckets: 1 << 16, conv_filters: 0 };
 
   it('trains both kinds, keeps the pair-aware one on a pair task, and records both', () => {
     const r = trainCandidates(data, hp);
@@ -69,8 +70,11 @@ describe('candidate kinds chosen by validation', () => {
     expect(Buffer.from(b.weights.outputWeight.buffer).equals(Buffer.from(a.weights.outputWeight.buffer))).toBe(true);
   });
 
-  it('trains the n-gram kind alone for single-input tasks', () => {
-    const r = trainCandidates({ labels: ['a', 'b'], train: [{ text: 'x y', label: 'a' }, { text: 'z w', label: 'b' }] }, { epochs: 1, early_stopping_patience: 0 });
-    expect(r.candidates).toEqual([expect.objectContaining({ kind: 'ngrams', chosen: true })]);
+  it('trains the n-gram and the convolutional kinds for single-input tasks (the convolutional one unless conv_filters is 0)', () => {
+    const data = { labels: ['a', 'b'], train: [{ text: 'x y', label: 'a' }, { text: 'z w', label: 'b' }] };
+    const r = trainCandidates(data, { epochs: 1, early_stopping_patience: 0 });
+    expect(r.candidates.map((c) => c.kind)).toEqual(['ngrams', 'conv']);
+    const bagOnly = trainCandidates(data, { epochs: 1, early_stopping_patience: 0, conv_filters: 0 });
+    expect(bagOnly.candidates).toEqual([expect.objectContaining({ kind: 'ngrams', chosen: true })]);
   });
 });

@@ -111,7 +111,8 @@ describe('distillation spec and rows', () => {
   it("fills Azure ML's teacher defaults and the success ratio", () => {
     const spec = parseDistillationSpec(base);
     expect(spec.teacher_settings.inference_parameters).toEqual({ temperature: 0.2, top_p: 0.1, max_tokens: 128 });
-    expect(spec.teacher_settings.soft_labels).toBe(false);
+    // Soft labels are on unless turned off (soft-labels.ts); the field stays unset.
+    expect(spec.teacher_settings.soft_labels).toBeUndefined();
     expect(spec.min_success_ratio).toBe(0.7);
     expect(spec.student).toEqual({ kind: 'onnx-classifier' });
     expect(spec.training_data).toEqual({ jsonl: base.training_data });

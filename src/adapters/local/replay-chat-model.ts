@@ -1,5 +1,6 @@
 import type { CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from '../../core/chat/chat-model-types.js';
 import { messageText } from '../../core/chat/chat-request-schema.js';
+import { countChatUsage, estimateTokenCount } from '../../core/chat/chat-token-count.js';
 import { invalidRequest, UpstreamError } from '../../core/errors.js';
 import type { ChatModel } from '../../core/ports.js';
 
@@ -29,7 +30,6 @@ export interface MtBenchQuestion {
   turns: string[];
 }
 
-const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
 function abortError(): Error {
   const err = new Error('The operation was aborted.');
@@ -97,12 +97,11 @@ export class ReplayChatModel implements ChatModel {
     if (text === undefined) {
       throw new UpstreamError(this.id, 'no recorded answer for this request', { upstreamStatus: 404, retryable: false });
     }
-    const prompt = request.messages.map((m) => messageText(m)).join('\n');
     return {
       model: this.model,
       text,
       finishReason: 'stop',
-      usage: { promptTokens: estimateTokens(prompt), completionTokens: estimateTokens(text) },
+      usage: countChatUsage(request.messages, text, estimateTokenCount, 'estimated'),
     };
   }
 

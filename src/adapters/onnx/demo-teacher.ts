@@ -8,6 +8,7 @@ import { readStudentArtifacts, writeStudentArtifacts } from './student-artifacts
 import { chatCompletionRequestSchema } from '../../core/chat/chat-request-schema.js';
 import type { ArtifactStore } from '../../core/ports.js';
 import { trainStudentInWorker } from './train-student-in-worker.js';
+import { countLocalUsage, warmCl100k } from '../shared/cl100k-token-counter.js';
 
 // The demo teacher: a local OpenAI-compatible server for the CLINC150 customer-support intent
 // task, standing in for DeepSeek-V3 / GPT-4o so the demo needs no Azure account and no network.
@@ -17,7 +18,8 @@ import { trainStudentInWorker } from './train-student-in-worker.js';
 // retries — with a simulated latency, and returns logprobs over the labels when asked, so the
 // student can learn from its soft distribution (knowledge distillation at temperature T).
 
-export const DEMO_TEACHER_HYPERPARAMETERS = { embedding_dim: 100, buckets: 100_000, epochs: 10, learning_rate: 0.8, seed: 1234 };
+// The teacher is this one wide bag, not a candidate search (conv_filters 0: no convolutional candidate).
+export const DEMO_TEACHER_HYPERPARAMETERS = { embedding_dim: 100, buckets: 100_000, epochs: 10, learning_rate: 0.8, seed: 1234, conv_filters: 0 };
 
 type Row = [string, string];
 
@@ -68,6 +70,7 @@ export async function startDemoTeacherServer(options: {
   port?: number;
 }): Promise<DemoTeacherServer> {
   const latency = options.latencyInMs ?? { min: 250, max: 450 };
+  await warmCl100k();
   const app = new Hono();
   app.get('/v1/models', (c) => c.json({ object: 'list', data: [{ id: 'demo-teacher', object: 'model', created: 0, owned_by: 'distillery-demo' }] }));
   app.post('/v1/chat/completions', async (c) => {
@@ -82,8 +85,9 @@ export async function startDemoTeacherServer(options: {
     }
     const result = await options.model.classify(text);
     await new Promise((r) => setTimeout(r, latency.min + Math.random() * (latency.max - latency.min)));
-    const promptTokens = Math.ceil(JSON.stringify(req.messages).length / 4);
-    const completionTokens = Math.max(1, Math.ceil(result.label.length / 4));
+    // Counted as the in-process student counts its own (one tokenizer, one chat recipe), so the two
+    // arms of a pair report the same prompt tokens for the same prompt.
+    const { promptTokens, completionTokens } = countLocalUsage(req.messages, result.label);
     const top = [...result.probabilities]
       .map((p, i) => ({ token: options.model.labels[i]!, logprob: Math.log(Math.max(p, 1e-12)) }))
       .sort((a, b) => b.logprob - a.logprob)

@@ -53,7 +53,31 @@ const node = (opType: string, input: string[], output: string[], attribute: obje
   attribute,
 });
 
+function checkConvWeights(w: StudentWeights): boolean {
+  const conv = w.conv!;
+  const D = w.embeddingDim;
+  const C = w.labels?.length ?? 0;
+  const F = conv.filters;
+  return (
+    C >= 2 &&
+    Number.isInteger(F) &&
+    F > 0 &&
+    conv.windows.length > 0 &&
+    conv.weights.length === conv.windows.length &&
+    conv.biases.length === conv.windows.length &&
+    conv.windows.every((k, i) => Number.isInteger(k) && k > 0 && conv.weights[i]!.length === F * D * k && conv.biases[i]!.length === F) &&
+    (w.featurizer.sequence_pad_to ?? 0) >= Math.max(...conv.windows) &&
+    w.embedding.length === (w.featurizer.buckets + 1) * D &&
+    w.outputWeight.length === conv.windows.length * F * C &&
+    w.outputBias.length === C
+  );
+}
+
 export function checkStudentWeights(w: StudentWeights): void {
+  if (w.conv) {
+    if (!checkConvWeights(w)) throw invalidRequest('Student weights are inconsistent with their declared shapes.', 'weights');
+    return;
+  }
   const C = w.labels?.length ?? 0;
   const D = w.embeddingDim;
   const H = w.hiddenSize;
@@ -74,15 +98,22 @@ export function checkStudentWeights(w: StudentWeights): void {
   if (!ok) throw invalidRequest('Student weights are inconsistent with their declared shapes.', 'weights');
 }
 
-/** Serializes the student as an ONNX ModelProto. */
-export function exportStudentOnnx(w: StudentWeights, options: ExportOptions = {}): Uint8Array {
-  checkStudentWeights(w);
+interface Tensor {
+  name: string;
+  dims: number[];
+  dataType: number;
+  rawData: Uint8Array;
+}
+type Graph = { initializer: Tensor[]; nodes: ReturnType<typeof node>[] };
+
+/** Embedding bag: mean of the masked rows → [ReLU layer] → output. */
+function bagGraph(w: StudentWeights): Graph {
   const C = w.labels.length;
   const D = w.embeddingDim;
   const H = w.hiddenSize;
   const In = H > 0 ? H : D;
 
-  const initializer = [
+  const initializer: Tensor[] = [
     floatTensor('embedding', [w.featurizer.buckets, D], w.embedding),
     floatTensor('output_weight', [In, C], w.outputWeight),
     floatTensor('output_bias', [C], w.outputBias),
@@ -110,8 +141,65 @@ export function exportStudentOnnx(w: StudentWeights, options: ExportOptions = {}
     );
     features = 'hidden';
   }
+  nodes.push(node('MatMul', [features, 'output_weight'], ['output_mm']));
+  return { initializer, nodes };
+}
+
+/**
+ * Convolutional student: Gather the word embeddings (×mask), to [batch, dim, seq], one Conv per
+ * window (weights [filters, dim, k]), ReduceMax over positions, Concat, Relu, then the output
+ * layer. Serving pads ids to the widest window (the featurizer does), so every Conv has output.
+ */
+function convGraph(w: StudentWeights): Graph {
+  const conv = w.conv!;
+  const C = w.labels.length;
+  const D = w.embeddingDim;
+  const F = conv.filters;
+  const initializer: Tensor[] = [
+    floatTensor('embedding', [w.featurizer.buckets + 1, D], w.embedding),
+    floatTensor('output_weight', [conv.windows.length * F, C], w.outputWeight),
+    floatTensor('output_bias', [C], w.outputBias),
+    int64Tensor('axis_feature', [2]),
+  ];
+  const nodes = [
+    node('Gather', ['embedding', STUDENT_INPUTS.ids], ['gathered'], [{ name: 'axis', type: AttributeType.INT, i: 0 }]),
+    node('Unsqueeze', [STUDENT_INPUTS.mask, 'axis_feature'], ['mask3']),
+    node('Mul', ['gathered', 'mask3'], ['masked']),
+    node('Transpose', ['masked'], ['channels'], [{ name: 'perm', type: AttributeType.INTS, ints: [0, 2, 1] }]),
+  ];
+  const pooled: string[] = [];
+  conv.windows.forEach((k, i) => {
+    initializer.push(floatTensor(`conv${i}_weight`, [F, D, k], toConvLayout(conv.weights[i]!, k, D, F)), floatTensor(`conv${i}_bias`, [F], conv.biases[i]!));
+    nodes.push(
+      node('Conv', ['channels', `conv${i}_weight`, `conv${i}_bias`], [`conv${i}`], [{ name: 'kernel_shape', type: AttributeType.INTS, ints: [k] }]),
+      node('ReduceMax', [`conv${i}`], [`pool${i}`], [
+        { name: 'axes', type: AttributeType.INTS, ints: [2] },
+        { name: 'keepdims', type: AttributeType.INT, i: 0 },
+      ]),
+    );
+    pooled.push(`pool${i}`);
+  });
   nodes.push(
-    node('MatMul', [features, 'output_weight'], ['output_mm']),
+    node('Concat', pooled, ['pooled_all'], [{ name: 'axis', type: AttributeType.INT, i: 1 }]),
+    node('Relu', ['pooled_all'], ['features']),
+    node('MatMul', ['features', 'output_weight'], ['output_mm']),
+  );
+  return { initializer, nodes };
+}
+
+/** [k, D, F] (the trainer's layout: contiguous over filters) → [F, D, k] (ONNX Conv's). */
+function toConvLayout(w: Float32Array, k: number, D: number, F: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let j = 0; j < k; j++) for (let d = 0; d < D; d++) for (let f = 0; f < F; f++) out[(f * D + d) * k + j] = w[(j * D + d) * F + f]!;
+  return out;
+}
+
+/** Serializes the student as an ONNX ModelProto. */
+export function exportStudentOnnx(w: StudentWeights, options: ExportOptions = {}): Uint8Array {
+  checkStudentWeights(w);
+  const C = w.labels.length;
+  const { initializer, nodes } = w.conv ? convGraph(w) : bagGraph(w);
+  nodes.push(
     node('Add', ['output_mm', 'output_bias'], [STUDENT_OUTPUTS.logits]),
     node('Softmax', [STUDENT_OUTPUTS.logits], [STUDENT_OUTPUTS.probabilities], [{ name: 'axis', type: AttributeType.INT, i: -1 }]),
   );
@@ -121,7 +209,9 @@ export function exportStudentOnnx(w: StudentWeights, options: ExportOptions = {}
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'distillery',
     producerVersion: options.producerVersion ?? '0.1.0',
-    docString: 'Distillery fastText-style student: embedding bag (mean) → [ReLU layer] → softmax over labels.',
+    docString: w.conv
+      ? 'Distillery convolutional student: word embeddings → 1-D convolutions → max-pool → ReLU → softmax over labels.'
+      : 'Distillery fastText-style student: embedding bag (mean) → [ReLU layer] → softmax over labels.',
     graph: {
       name: 'student',
       node: nodes,

@@ -56,6 +56,8 @@ export class LocalOnnxTrainer implements Trainer {
       },
     );
     const m = result.metrics;
+    // The kept candidate's size and featurize + forward latency (each candidate's are in lineage).
+    const chosen = result.candidates?.find((c) => c.chosen);
     // Without a validation set its metrics are NaN: registries store finite numbers only.
     const metrics = Object.fromEntries(
       Object.entries({
@@ -68,6 +70,7 @@ export class LocalOnnxTrainer implements Trainer {
         epochsRun: m.epochsRun,
         trainingDurationInMs: m.durationInMs,
         ...calibrationMetrics(result.calibration),
+        ...(chosen ? { candidateP50InMs: chosen.p50InMs, candidateP99InMs: chosen.p99InMs, modelSizeInBytes: chosen.sizeInBytes } : {}),
       }).filter(([, v]) => Number.isFinite(v)),
     );
     // The candidate kinds tried and the one kept go into the version's lineage with the hyperparameters.

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import type { CallOptions, ChatModelRequest, ChatModelResult, ChatStreamEvent } from '../../core/chat/chat-model-types.js';
 import type { ChatMessage } from '../../core/chat/chat-request-schema.js';
 import { DistilleryError, invalidRequest, UpstreamError } from '../../core/errors.js';
@@ -7,8 +7,9 @@ import { formatLabel } from '../../core/tasks/classification-task.js';
 import { createFeaturizer, type Featurizer } from '../../core/tasks/featurizer.js';
 import { softmaxWithTemperature } from '../../core/eval/calibration.js';
 import type { StudentCascadeCalibration } from '../../core/routing/policy-schema.js';
-import { defaultSessionCache, type OnnxSessionCache, type OnnxSessionOptions } from './onnx-session-cache.js';
+import { defaultSessionCache, loadedOnnxRuntime, type OnnxSessionCache, type OnnxSessionOptions } from './onnx-session-cache.js';
 import { readStudentArtifacts, type StudentArtifacts, type StudentSidecar } from './student-artifacts.js';
+import { countLocalUsage, warmCl100k } from '../shared/cl100k-token-counter.js';
 
 // An in-process classifier student behind the ChatModel port: the last user message is
 // featurized, run through onnxruntime, and the top label is the answer, written in the task's
@@ -96,7 +97,8 @@ export class OnnxStudentModel implements ChatModel {
 
   /** Creates the session now instead of on the first request (cold start off the request path). */
   async warm(): Promise<void> {
-    await this.#session();
+    // The tokenizer too: usage is counted with cl100k_base, like the demo teacher's (see countLocalUsage).
+    await Promise.all([this.#session(), warmCl100k()]);
   }
 
   async release(): Promise<void> {
@@ -117,12 +119,13 @@ export class OnnxStudentModel implements ChatModel {
     let probabilities: Float32Array;
     try {
       const session = await this.#session();
+      const { Tensor } = loadedOnnxRuntime();
       const calibrated = this.#temperature !== 1;
       const output = calibrated ? this.sidecar.outputs.logits : this.sidecar.outputs.probabilities;
       const out = await session.run(
         {
-          [this.sidecar.inputs.ids]: new ort.Tensor('int64', idData, [1, n]),
-          [this.sidecar.inputs.mask]: new ort.Tensor('float32', mask, [1, n]),
+          [this.sidecar.inputs.ids]: new Tensor('int64', idData, [1, n]),
+          [this.sidecar.inputs.mask]: new Tensor('float32', mask, [1, n]),
         },
         [output],
       );
@@ -143,11 +146,14 @@ export class OnnxStudentModel implements ChatModel {
     const c = await this.classify(text, options);
     const labelProbabilities: Record<string, number> = {};
     this.sidecar.labels.forEach((label, i) => (labelProbabilities[label] = c.probabilities[i]!));
+    const answer = formatLabel(c.label, this.sidecar.labelFormat);
     return {
       model: this.id,
-      text: formatLabel(c.label, this.sidecar.labelFormat),
+      text: answer,
       finishReason: 'stop',
-      usage: { promptTokens: c.tokenCount, completionTokens: 1 },
+      // The whole chat counted as a remote model would bill it, not the words the classifier read:
+      // the teacher arm reports the same count for the same prompt.
+      usage: countLocalUsage(request.messages, answer),
       confidence: c.confidence,
       labelProbabilities,
     };
@@ -159,7 +165,7 @@ export class OnnxStudentModel implements ChatModel {
     yield { type: 'finish', finishReason: 'stop', usage: result.usage, model: this.id, confidence: result.confidence };
   }
 
-  #session(): Promise<ort.InferenceSession> {
+  #session(): Promise<Ort.InferenceSession> {
     return this.#cache.get(this.#cacheKey, () => this.#model, this.#sessionOptions);
   }
 }

@@ -18,6 +18,21 @@ export interface StudentWeights {
   /** [hiddenSize || embeddingDim, labels] */
   outputWeight: Float32Array;
   outputBias: Float32Array;
+  /**
+   * The convolutional student (featurizer `sequence_pad_to`): the embedding then has one more row,
+   * the all-zero padding row at index `buckets`, and `outputWeight` is [windows × filters, labels].
+   */
+  conv?: ConvLayer;
+}
+
+export interface ConvLayer {
+  /** Window sizes in words, one filter bank each. */
+  windows: number[];
+  filters: number;
+  /** Per window k: [k, embeddingDim, filters] (the export transposes to ONNX Conv's [filters, embeddingDim, k]). */
+  weights: Float32Array[];
+  /** Per window: [filters] */
+  biases: Float32Array[];
 }
 
 export interface ForwardResult {
@@ -27,6 +42,8 @@ export interface ForwardResult {
   hidden: Float64Array;
   /** Pre-ReLU hidden values, needed by the backward pass. */
   hiddenPre: Float64Array | null;
+  /** Convolutional student: the position each filter's max came from, per window. */
+  argmaxPositions?: Int32Array[];
   logits: Float64Array;
   probabilities: Float64Array;
 }
@@ -45,6 +62,7 @@ export function softmaxInto(logits: ArrayLike<number>, out: Float64Array, temper
 }
 
 export function forwardStudent(w: StudentWeights, ids: ArrayLike<number>): ForwardResult {
+  if (w.conv) return forwardConvStudent(w, w.conv, ids);
   const D = w.embeddingDim;
   const H = w.hiddenSize;
   const C = w.labels.length;
@@ -84,6 +102,58 @@ export function forwardStudent(w: StudentWeights, ids: ArrayLike<number>): Forwa
   }
   const probabilities = softmaxInto(logits, new Float64Array(C));
   return { pooled, hidden, hiddenPre, logits, probabilities };
+}
+
+/**
+ * Convolutional student: each window k slides over the word embeddings (ids already padded to the
+ * widest window), a filter's output at t is bias + Σ_j Σ_d W[f,d,j]·E[ids[t+j],d]; the max over t,
+ * through ReLU, is the filter's feature; the features of all windows go to the linear output.
+ */
+function forwardConvStudent(w: StudentWeights, conv: ConvLayer, ids: ArrayLike<number>): ForwardResult {
+  const D = w.embeddingDim;
+  const F = conv.filters;
+  const C = w.labels.length;
+  const E = w.embedding;
+  const T = ids.length;
+  const features = new Float64Array(conv.windows.length * F);
+  const argmaxPositions: Int32Array[] = [];
+  conv.windows.forEach((k, wi) => {
+    const W = conv.weights[wi]!;
+    const b = conv.biases[wi]!;
+    const best = new Float64Array(F).fill(-Infinity);
+    const at = new Int32Array(F);
+    const sum = new Float64Array(F);
+    for (let t = 0; t + k <= T; t++) {
+      for (let f = 0; f < F; f++) sum[f] = b[f]!;
+      for (let j = 0; j < k; j++) {
+        const row = ids[t + j]! * D;
+        for (let d = 0; d < D; d++) {
+          const x = E[row + d]!;
+          if (x === 0) continue;
+          const base = (j * D + d) * F;
+          for (let f = 0; f < F; f++) sum[f]! += x * W[base + f]!;
+        }
+      }
+      for (let f = 0; f < F; f++) {
+        if (sum[f]! > best[f]!) {
+          best[f] = sum[f]!;
+          at[f] = t;
+        }
+      }
+    }
+    for (let f = 0; f < F; f++) features[wi * F + f] = best[f]! > 0 ? best[f]! : 0;
+    argmaxPositions.push(at);
+  });
+  const logits = new Float64Array(C);
+  for (let c = 0; c < C; c++) logits[c] = w.outputBias[c]!;
+  for (let i = 0; i < features.length; i++) {
+    const x = features[i]!;
+    if (x === 0) continue;
+    const row = i * C;
+    for (let c = 0; c < C; c++) logits[c]! += x * w.outputWeight[row + c]!;
+  }
+  const probabilities = softmaxInto(logits, new Float64Array(C));
+  return { pooled: features, hidden: features, hiddenPre: null, logits, probabilities, argmaxPositions };
 }
 
 export function argmax(values: ArrayLike<number>): number {

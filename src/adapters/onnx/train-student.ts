@@ -5,11 +5,13 @@ import {
   type StudentHyperparameters,
 } from '../../core/tasks/classification-task.js';
 import { createFeaturizer } from '../../core/tasks/featurizer.js';
+import { ConvEpochTrainer, initConvStudentWeights } from './conv-student.js';
 import { kdLoss, type KdTarget } from './kd-loss.js';
 import { createRandom, shuffleInPlace, type RandomSource } from '../../core/eval/random.js';
 import { argmax, forwardStudent, type ForwardResult, type StudentWeights } from './student-weights.js';
 
-// The local trainer: a fastText-style classifier (embedding bag → optional ReLU layer → softmax)
+// The local trainer: a fastText-style classifier (embedding bag → optional ReLU layer → softmax,
+// or the convolutional student of conv-student.ts when `featurizer` is 'conv')
 // fitted by mini-batch SGD with a linearly decaying learning rate, on the teacher's labels and,
 // when it gave them, its soft distribution (see kd-loss.ts). Sparse on purpose: an example only
 // touches the embedding rows of its own features, which is what makes 15,000 rows train in
@@ -105,73 +107,63 @@ export function backwardStudent(
   const C = w.labels.length;
   const D = w.embeddingDim;
   const H = w.hiddenSize;
-  const h = fwd.hidden;
-  const In = h.length;
-  const W2 = w.outputWeight;
-  const dHidden = new Float64Array(In);
   const grads = 'step' in sink ? undefined : sink;
   const step = 'step' in sink ? sink.step : 0;
-  if (grads) {
-    for (let c = 0; c < C; c++) grads.outputBias[c]! += dLogits[c]!;
-    for (let i = 0; i < In; i++) {
-      const x = h[i]!;
-      const row = i * C;
-      let acc = 0;
-      for (let c = 0; c < C; c++) {
-        const g = dLogits[c]!;
-        grads.outputWeight[row + c]! += x * g;
-        acc += W2[row + c]! * g;
-      }
-      dHidden[i] = acc;
-    }
-  } else {
-    for (let c = 0; c < C; c++) w.outputBias[c]! -= step * dLogits[c]!;
-    for (let i = 0; i < In; i++) {
-      const x = h[i]!;
-      const sx = step * x;
-      const row = i * C;
-      let acc = 0;
-      for (let c = 0; c < C; c++) {
-        const g = dLogits[c]!;
-        const old = W2[row + c]!;
-        acc += old * g;
-        W2[row + c] = old - sx * g;
-      }
-      dHidden[i] = acc;
-    }
-  }
+  const outputGrads = grads ? { weight: grads.outputWeight, bias: grads.outputBias } : undefined;
+  const dHidden = denseBackward(fwd.hidden, fwd.hidden.length, w.outputWeight, w.outputBias, dLogits, C, outputGrads, step);
   if (H === 0 || !w.hiddenWeight || !w.hiddenBias || !fwd.hiddenPre) return dHidden;
+  // Through the ReLU: only units that were active pass the gradient on.
   const dPre = new Float64Array(H);
   for (let j = 0; j < H; j++) dPre[j] = fwd.hiddenPre[j]! > 0 ? dHidden[j]! : 0;
-  const dPooled = new Float64Array(D);
-  const W1 = w.hiddenWeight;
-  if (grads?.hiddenBias && grads.hiddenWeight) {
-    for (let j = 0; j < H; j++) grads.hiddenBias[j]! += dPre[j]!;
-    for (let d = 0; d < D; d++) {
-      const x = fwd.pooled[d]!;
-      const row = d * H;
+  const hiddenGrads = grads?.hiddenBias && grads.hiddenWeight ? { weight: grads.hiddenWeight, bias: grads.hiddenBias } : undefined;
+  return denseBackward(fwd.pooled, D, w.hiddenWeight, w.hiddenBias, dPre, H, hiddenGrads, step);
+}
+
+/**
+ * One dense layer y = x·W + b (W row-major, [inputs × outputs]) backwards: returns ∂L/∂x, always
+ * from the weights as they were before this example. With `grads` it adds ∂L/∂W and ∂L/∂b into
+ * them; otherwise it updates W and b in place by −step·gradient, each weight read before written.
+ */
+function denseBackward(
+  x: Float64Array,
+  inputs: number,
+  W: Float32Array,
+  b: Float32Array,
+  dOut: ArrayLike<number>,
+  outputs: number,
+  grads: { weight: Float64Array; bias: Float64Array } | undefined,
+  step: number,
+): Float64Array {
+  const dIn = new Float64Array(inputs);
+  if (grads) {
+    for (let o = 0; o < outputs; o++) grads.bias[o]! += dOut[o]!;
+    for (let i = 0; i < inputs; i++) {
+      const xi = x[i]!;
+      const row = i * outputs;
       let acc = 0;
-      for (let j = 0; j < H; j++) {
-        grads.hiddenWeight[row + j]! += x * dPre[j]!;
-        acc += W1[row + j]! * dPre[j]!;
+      for (let o = 0; o < outputs; o++) {
+        const g = dOut[o]!;
+        grads.weight[row + o]! += xi * g;
+        acc += W[row + o]! * g;
       }
-      dPooled[d] = acc;
+      dIn[i] = acc;
     }
-  } else {
-    for (let j = 0; j < H; j++) w.hiddenBias[j]! -= step * dPre[j]!;
-    for (let d = 0; d < D; d++) {
-      const sx = step * fwd.pooled[d]!;
-      const row = d * H;
-      let acc = 0;
-      for (let j = 0; j < H; j++) {
-        const old = W1[row + j]!;
-        acc += old * dPre[j]!;
-        W1[row + j] = old - sx * dPre[j]!;
-      }
-      dPooled[d] = acc;
-    }
+    return dIn;
   }
-  return dPooled;
+  for (let o = 0; o < outputs; o++) b[o]! -= step * dOut[o]!;
+  for (let i = 0; i < inputs; i++) {
+    const sx = step * x[i]!;
+    const row = i * outputs;
+    let acc = 0;
+    for (let o = 0; o < outputs; o++) {
+      const g = dOut[o]!;
+      const old = W[row + o]!;
+      acc += old * g;
+      W[row + o] = old - sx * g;
+    }
+    dIn[i] = acc;
+  }
+  return dIn;
 }
 
 export function initStudentWeights(labels: readonly string[], hp: StudentHyperparameters, random: RandomSource): StudentWeights {
@@ -277,6 +269,7 @@ function snapshot(w: StudentWeights): StudentWeights {
     hiddenBias: w.hiddenBias?.slice() ?? null,
     outputWeight: w.outputWeight.slice(),
     outputBias: w.outputBias.slice(),
+    ...(w.conv ? { conv: { ...w.conv, weights: w.conv.weights.map((a) => a.slice()), biases: w.conv.biases.map((a) => a.slice()) } } : {}),
   };
 }
 
@@ -413,8 +406,9 @@ export function trainStudent(data: TrainingData, hyperparameters: Partial<Studen
   const index = checkLabels(data.labels);
   const random = createRandom(hp.seed);
   const { train, validation, skipped, soft } = prepareSets(data, hp, index, random);
-  const w = initStudentWeights(data.labels, hp, random);
-  const trainer = new EpochTrainer(w, hp, train.length);
+  const conv = hp.featurizer === 'conv';
+  const w = conv ? initConvStudentWeights(data.labels, hp, random) : initStudentWeights(data.labels, hp, random);
+  const trainer = conv ? new ConvEpochTrainer(w, hp, train.length) : new EpochTrainer(w, hp, train.length);
   let best: { weights: StudentWeights; epoch: number; accuracy: number; loss: number } | undefined;
   let sinceBest = 0;
   const history: TrainingMetrics['history'] = [];

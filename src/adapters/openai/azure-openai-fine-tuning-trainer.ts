@@ -7,7 +7,8 @@ import { isAbortError, UpstreamError } from '../../core/errors.js';
 import { hash53 } from '../../core/hash.js';
 import type { OperationOptions, Trainer, TrainedModel, TrainRequest } from '../../core/ports.js';
 import type { ModelSettings } from '../../core/chat/model-settings.js';
-import { createOpenAIClient, type CreateModelOptions } from './create-openai-model.js';
+import { createOpenAIClient } from './create-openai-client.js';
+import type { CreateModelOptions } from './openai-client-options.js';
 import { abortableSleep } from '../../core/retry.js';
 import { retryAfterHeaderInMs } from '../shared/retry-after-header.js';
 

@@ -1,62 +1,22 @@
-import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
-import OpenAI, { AzureOpenAI } from 'openai';
+import type { TokenCredential } from '@azure/identity';
+import type OpenAI from 'openai';
+import { COGNITIVE_SERVICES_SCOPE, type CreateModelOptions } from './openai-client-options.js';
 import type { ChatModelRequest } from '../../core/chat/chat-model-types.js';
 import type { ModelSettings } from '../../core/chat/model-settings.js';
 import { ChatCompletionsClient } from './chat-completions-client.js';
 import { OpenAIChatModel } from './openai-chat-model.js';
 
-// Builds the OpenAI-SDK client for one configured model: Azure OpenAI (deployment + api-version,
-// api-key or Entra ID) or any OpenAI-compatible base URL (Azure AI Foundry, others).
+// Builds the ChatModel of one configured model: Azure OpenAI (deployment + api-version, api-key or
+// Entra ID) or any OpenAI-compatible base URL (Azure AI Foundry, others). Chat calls go over undici;
+// the openai SDK client (create-openai-client.ts) and @azure/identity are imported on first use, so
+// a cold start on the chat path never loads them (issue 19).
 
-const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
+export type { CreateModelOptions } from './openai-client-options.js';
 
-export interface CreateModelOptions {
-  env: Readonly<Record<string, string | undefined>>;
-  fetch?: typeof fetch;
-  credential?: TokenCredential;
-}
-
-export function createOpenAIClient(settings: ModelSettings, options: CreateModelOptions): OpenAI {
-  const apiKey = settings.apiKeySetting ? options.env[settings.apiKeySetting] : undefined;
-  const common = {
-    maxRetries: settings.maxRetries,
-    timeout: settings.timeoutInMs,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  };
-  if (settings.provider === 'azure-openai') {
-    const auth =
-      settings.auth === 'entra'
-        ? { azureADTokenProvider: getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE) }
-        : { apiKey: apiKey ?? 'unset' };
-    return new AzureOpenAI({
-      ...common,
-      ...auth,
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : { baseURL: settings.baseURL }),
-      deployment: settings.deployment,
-      apiVersion: settings.apiVersion,
-    });
-  }
-  if (settings.auth === 'entra') {
-    // Foundry model deployments accept Entra ID bearer tokens on the OpenAI-compatible route.
-    const provider = getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE);
-    return new OpenAI({
-      ...common,
-      baseURL: settings.baseURL,
-      apiKey: 'entra',
-      fetch: async (input, init) => {
-        const headers = new Headers(init?.headers);
-        headers.set('authorization', `Bearer ${await provider()}`);
-        return (options.fetch ?? fetch)(input, { ...init, headers });
-      },
-    });
-  }
-  return new OpenAI({ ...common, baseURL: settings.baseURL, apiKey: settings.auth === 'none' ? 'none' : (apiKey ?? 'unset') });
-}
-
-/** Where the chat-completions route is and how to authenticate, as the SDK clients above build it. */
+/** Where the chat-completions route is and how to authenticate, as the SDK clients of create-openai-client.ts build it. */
 export function chatCompletionsEndpoint(settings: ModelSettings, options: CreateModelOptions): { url: string; authHeaders: () => Record<string, string> | Promise<Record<string, string>> } {
   const apiKey = settings.apiKeySetting ? options.env[settings.apiKeySetting] : undefined;
-  const tokenProvider = settings.auth === 'entra' ? getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE) : undefined;
+  const tokenProvider = settings.auth === 'entra' ? lazyBearerTokenProvider(options.credential) : undefined;
   const bearer = tokenProvider ? async () => ({ authorization: `Bearer ${await tokenProvider()}` }) : undefined;
   if (settings.provider === 'azure-openai') {
     const base = trimSlashes(settings.endpoint ? `${trimSlashes(settings.endpoint)}/openai` : (settings.baseURL ?? ''));
@@ -72,10 +32,38 @@ export function chatCompletionsEndpoint(settings: ModelSettings, options: Create
 
 const trimSlashes = (url: string) => url.replace(/\/+$/, '');
 
+/** An Entra ID token provider for Cognitive Services whose identity library loads on the first token. */
+function lazyBearerTokenProvider(credential: TokenCredential | undefined): () => Promise<string> {
+  let provider: Promise<() => Promise<string>> | undefined;
+  return async () => {
+    provider ??= import('@azure/identity').then(
+      ({ DefaultAzureCredential, getBearerTokenProvider }) => getBearerTokenProvider(credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE),
+      (err: unknown) => {
+        provider = undefined;
+        throw err;
+      },
+    );
+    return (await provider)();
+  };
+}
+
+/** The SDK client, imported and built on the first call that needs it (then kept). */
+function lazyOpenAIClient(settings: ModelSettings, options: CreateModelOptions): () => Promise<OpenAI> {
+  let client: Promise<OpenAI> | undefined;
+  return () =>
+    (client ??= import('./create-openai-client.js').then(
+      ({ createOpenAIClient }) => createOpenAIClient(settings, options),
+      (err: unknown) => {
+        client = undefined;
+        throw err;
+      },
+    ));
+}
+
 export function createOpenAIModel(id: string, settings: ModelSettings, options: CreateModelOptions): OpenAIChatModel {
   return new OpenAIChatModel({
     id,
-    client: createOpenAIClient(settings, options),
+    client: lazyOpenAIClient(settings, options),
     // An injected fetch (tests, proxies) is honoured through the SDK; otherwise chat calls take the undici path.
     ...(options.fetch ? {} : { wire: new ChatCompletionsClient({ ...chatCompletionsEndpoint(settings, options), maxRetries: settings.maxRetries }) }),
     model: settings.model ?? settings.deployment ?? id,

@@ -1,4 +1,5 @@
-import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
+import type { APIError } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -32,7 +33,8 @@ import { retryAfterHeaderInMs } from '../shared/retry-after-header.js';
 export interface OpenAIChatModelOptions {
   /** Id used in pair records, headers and pricing. */
   id: string;
-  client: OpenAI;
+  /** The SDK client, or how to build it on first use (the openai SDK is ~150 ms of imports). */
+  client: OpenAI | (() => Promise<OpenAI>);
   /** The undici hot path for chat calls; without it they go through `client`. */
   wire?: ChatCompletionsClient;
   /** Model name sent upstream (for Azure OpenAI: the deployment name). */
@@ -52,7 +54,7 @@ export interface OpenAIChatModelOptions {
 export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   readonly hosting = 'remote' as const;
-  private readonly client: OpenAI;
+  private readonly client: OpenAI | (() => Promise<OpenAI>);
   private readonly wire: ChatCompletionsClient | undefined;
   private readonly model: string;
   private readonly maxRetries: number;
@@ -71,6 +73,12 @@ export class OpenAIChatModel implements ChatModel {
     this.idleTimeoutInMs = options.idleTimeoutInMs ?? 30_000;
     this.deadlineInMs = options.deadlineInMs ?? 300_000;
     this.defaults = options.defaults ?? {};
+  }
+
+  /** The SDK client; its error classes are loaded first, so that mapError recognises what it throws. */
+  private async sdkClient(): Promise<OpenAI> {
+    sdkErrors ??= await import('openai');
+    return typeof this.client === 'function' ? this.client() : this.client;
   }
 
   /** The SDK's own timeout runs per attempt until the headers; the deadline covers everything. */
@@ -106,7 +114,8 @@ export class OpenAIChatModel implements ChatModel {
 
   private async sdkCompletion(body: ChatCompletionCreateParamsNonStreaming, options: CallOptions | undefined, deadline: CallDeadline): Promise<ChatCompletion> {
     // The raw response, so that the body is read under the idle time-out (the SDK's parse is unbounded).
-    const response = await this.client.chat.completions.create(body, this.requestOptions(options, deadline.signal)).asResponse();
+    const client = await this.sdkClient();
+    const response = await client.chat.completions.create(body, this.requestOptions(options, deadline.signal)).asResponse();
     return JSON.parse(await readBody(response, deadline)) as ChatCompletion;
   }
 
@@ -149,7 +158,8 @@ export class OpenAIChatModel implements ChatModel {
   }
 
   private async sdkChunks(body: ChatCompletionCreateParamsStreaming, options: CallOptions | undefined, deadline: CallDeadline): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const stream = await this.client.chat.completions.create(body, this.requestOptions(options, deadline.signal));
+    const client = await this.sdkClient();
+    const stream = await client.chat.completions.create(body, this.requestOptions(options, deadline.signal));
     deadline.touch();
     return stream as AsyncIterable<ChatCompletionChunk>;
   }
@@ -228,14 +238,15 @@ export class OpenAIChatModel implements ChatModel {
     if (this.wire && signal?.aborted && reason?.name !== 'TimeoutError') {
       return reason instanceof Error && reason.name === 'AbortError' ? reason : new DOMException('The call was aborted by its caller.', 'AbortError');
     }
-    if (err instanceof APIUserAbortError || (err instanceof Error && err.name === 'AbortError')) {
+    const sdk = sdkErrors;
+    if ((sdk && err instanceof sdk.APIUserAbortError) || (err instanceof Error && err.name === 'AbortError')) {
       // Our own budget expiring shows up as an abort; the client going away is a plain abort.
       const reason = signal?.reason as { name?: string } | undefined;
       if (reason?.name === 'TimeoutError') return new UpstreamError(this.id, 'timed out', { timeout: true, cause: err });
       return err;
     }
-    if (err instanceof APIConnectionTimeoutError) return new UpstreamError(this.id, 'timed out', { timeout: true, cause: err });
-    if (err instanceof APIError) {
+    if (sdk && err instanceof sdk.APIConnectionTimeoutError) return new UpstreamError(this.id, 'timed out', { timeout: true, cause: err });
+    if (sdk && err instanceof sdk.APIError) {
       const status = err.status;
       const message = upstreamMessage(err);
       // The upstream's retry-after becomes the error's hint (core never reads headers).
@@ -251,6 +262,9 @@ export class OpenAIChatModel implements ChatModel {
     return new UpstreamError(this.id, err instanceof Error ? err.message : String(err), { cause: err });
   }
 }
+
+/** The SDK's error classes, once a call has gone through the SDK (no SDK call, no SDK error). */
+let sdkErrors: Pick<typeof import('openai'), 'APIError' | 'APIUserAbortError' | 'APIConnectionTimeoutError'> | undefined;
 
 type StreamChoice = ChatCompletionChunk['choices'][number];
 
@@ -292,7 +306,8 @@ function upstreamMessage(err: APIError): string {
 }
 
 function mapUsage(u: { prompt_tokens?: number; completion_tokens?: number } | null | undefined): Usage {
-  return { promptTokens: u?.prompt_tokens ?? 0, completionTokens: u?.completion_tokens ?? 0 };
+  if (!u) return { promptTokens: 0, completionTokens: 0 };
+  return { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0, source: 'upstream' };
 }
 
 function mapLogprobs(

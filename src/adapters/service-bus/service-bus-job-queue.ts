@@ -113,10 +113,7 @@ export class ServiceBusJobQueue implements JobQueue {
     }
   }
 
-  subscribe(
-    handler: (message: ReceivedJobMessage, options: OperationOptions) => Promise<void>,
-    options?: { maxConcurrentCalls?: number },
-  ): JobQueueSubscription {
+  subscribe(handler: JobHandler, options?: { maxConcurrentCalls?: number }): JobQueueSubscription {
     this.#open();
     if (typeof handler !== 'function') throw invalidRequest('subscribe needs a handler function.', 'handler');
     const maxConcurrentCalls = options?.maxConcurrentCalls ?? 1;
@@ -129,45 +126,10 @@ export class ServiceBusJobQueue implements JobQueue {
     });
     const stop = new AbortController();
     const inFlight = new Set<Promise<void>>();
-    const process = async (msg: ServiceBusReceivedMessage) => {
-      // The AMQP delivery count is the number of earlier deliveries; the port counts this one too,
-      // plus the attempts made before a delayed retry re-sent the message.
-      const props = msg.applicationProperties ?? {};
-      const priorAttempts = typeof props[ATTEMPTS] === 'number' ? (props[ATTEMPTS] as number) : 0;
-      const deliveryCount = priorAttempts + (msg.deliveryCount ?? 0) + 1;
-      const messageId = typeof props[ORIGINAL_ID] === 'string' ? (props[ORIGINAL_ID] as string) : String(msg.messageId ?? '');
-      const body = msg.body as JobMessage['body'];
-      if (body === null || typeof body !== 'object' || typeof body.jobId !== 'string' || typeof body.task !== 'string') {
-        await settle(() => receiver.deadLetterMessage(msg, { deadLetterReason: 'InvalidJobMessage', deadLetterErrorDescription: 'The body is not a job message.' }));
-        return;
-      }
-      try {
-        await handler({ messageId: messageId || body.jobId, body, deliveryCount }, { abortSignal: stop.signal });
-      } catch (err) {
-        if (!stop.signal.aborted && deliveryCount >= this.#maxDeliveryCount) {
-          await settle(() =>
-            receiver.deadLetterMessage(msg, {
-              deadLetterReason: failureDescription(err),
-              deadLetterErrorDescription: `Failed on delivery ${deliveryCount} of ${this.#maxDeliveryCount}.`,
-            }),
-          );
-        } else {
-          const delay = stop.signal.aborted ? 0 : Math.max(0, this.#retryDelay(deliveryCount));
-          if (delay > 0 && (await this.#scheduleRetry(messageId || body.jobId, body, deliveryCount, delay))) {
-            // A crash between the two leaves two copies; the job store's etag makes the second a no-op.
-            await settle(() => receiver.completeMessage(msg));
-          } else {
-            await settle(() => receiver.abandonMessage(msg));
-          }
-        }
-        return;
-      }
-      await settle(() => receiver.completeMessage(msg));
-    };
     const sdkSubscription = receiver.subscribe(
       {
         processMessage: (msg) => {
-          const task = process(msg).finally(() => inFlight.delete(task));
+          const task = this.#process(receiver, msg, handler, stop.signal).finally(() => inFlight.delete(task));
           inFlight.add(task);
           return task;
         },
@@ -184,25 +146,72 @@ export class ServiceBusJobQueue implements JobQueue {
     );
     let closing: Promise<void> | undefined;
     const subscription = {
-      close: () =>
-        (closing ??= (async () => {
-          stop.abort();
-          await sdkSubscription.close().catch(() => {});
-          if (inFlight.size > 0) {
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([
-              Promise.allSettled([...inFlight]),
-              new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutInMs))),
-            ]);
-            clearTimeout(timer);
-          }
-          // Closing the link hands unsettled messages back to the broker for redelivery.
-          await receiver.close().catch(() => {});
-          this.#subscriptions.delete(subscription);
-        })()),
+      close: () => (closing ??= this.#closeSubscription(subscription, { stop, sdkSubscription, receiver, inFlight })),
     };
     this.#subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** Runs the handler on one delivery and settles the message by the outcome. */
+  async #process(receiver: ServiceBusReceiver, msg: ServiceBusReceivedMessage, handler: JobHandler, stopSignal: AbortSignal): Promise<void> {
+    const { messageId, deliveryCount } = deliveryOf(msg);
+    const body = msg.body as JobMessage['body'];
+    if (body === null || typeof body !== 'object' || typeof body.jobId !== 'string' || typeof body.task !== 'string') {
+      await settle(() => receiver.deadLetterMessage(msg, { deadLetterReason: 'InvalidJobMessage', deadLetterErrorDescription: 'The body is not a job message.' }));
+      return;
+    }
+    try {
+      await handler({ messageId: messageId || body.jobId, body, deliveryCount }, { abortSignal: stopSignal });
+    } catch (err) {
+      await this.#settleFailure(receiver, msg, { messageId: messageId || body.jobId, body, deliveryCount }, err, stopSignal.aborted);
+      return;
+    }
+    await settle(() => receiver.completeMessage(msg));
+  }
+
+  /**
+   * A failed delivery: dead-lettered on the last allowed attempt, otherwise retried (a scheduled copy
+   * after the retry delay, or abandoned for immediate redelivery). A stop in progress never dead-letters.
+   */
+  async #settleFailure(receiver: ServiceBusReceiver, msg: ServiceBusReceivedMessage, job: ReceivedJobMessage, err: unknown, stopping: boolean): Promise<void> {
+    const { deliveryCount } = job;
+    if (!stopping && deliveryCount >= this.#maxDeliveryCount) {
+      await settle(() =>
+        receiver.deadLetterMessage(msg, {
+          deadLetterReason: failureDescription(err),
+          deadLetterErrorDescription: `Failed on delivery ${deliveryCount} of ${this.#maxDeliveryCount}.`,
+        }),
+      );
+      return;
+    }
+    const delay = stopping ? 0 : Math.max(0, this.#retryDelay(deliveryCount));
+    if (delay > 0 && (await this.#scheduleRetry(job.messageId, job.body, deliveryCount, delay))) {
+      // A crash between the two leaves two copies; the job store's etag makes the second a no-op.
+      await settle(() => receiver.completeMessage(msg));
+    } else {
+      await settle(() => receiver.abandonMessage(msg));
+    }
+  }
+
+  /** Stops receiving, waits (bounded) for running handlers, then hands the rest back to the broker. */
+  async #closeSubscription(
+    subscription: { close(): Promise<void> },
+    parts: { stop: AbortController; sdkSubscription: { close(): Promise<void> }; receiver: ServiceBusReceiver; inFlight: Set<Promise<void>> },
+  ): Promise<void> {
+    const { stop, sdkSubscription, receiver, inFlight } = parts;
+    stop.abort();
+    await sdkSubscription.close().catch(() => {});
+    if (inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutInMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    // Closing the link hands unsettled messages back to the broker for redelivery.
+    await receiver.close().catch(() => {});
+    this.#subscriptions.delete(subscription);
   }
 
   async #scheduleRetry(messageId: string, body: JobMessage['body'], attempts: number, delayInMs: number): Promise<boolean> {
@@ -262,6 +271,20 @@ export class ServiceBusJobQueue implements JobQueue {
       throw new DistilleryError('ServiceBusJobQueue is closed.', { status: 503, type: 'server_error', code: 'queue_closed' });
     }
   }
+}
+
+type JobHandler = (message: ReceivedJobMessage, options: OperationOptions) => Promise<void>;
+
+/**
+ * The AMQP delivery count is the number of earlier deliveries; the port counts this one too, plus
+ * the attempts made before a delayed retry re-sent the message (whose original id it carries).
+ */
+function deliveryOf(msg: ServiceBusReceivedMessage): { messageId: string; deliveryCount: number } {
+  const props = msg.applicationProperties ?? {};
+  const priorAttempts = typeof props[ATTEMPTS] === 'number' ? (props[ATTEMPTS] as number) : 0;
+  const deliveryCount = priorAttempts + (msg.deliveryCount ?? 0) + 1;
+  const messageId = typeof props[ORIGINAL_ID] === 'string' ? (props[ORIGINAL_ID] as string) : String(msg.messageId ?? '');
+  return { messageId, deliveryCount };
 }
 
 // A settlement that fails because the lock was lost (expired, or the link went away) is not an

@@ -86,6 +86,40 @@ CREATE TABLE IF NOT EXISTS queue_message_ids (
 ) WITHOUT ROWID;
 `;
 
+type ClaimedMessage = ReceivedJobMessage & { seq: number; lockToken: string };
+
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    purgeIds: db.prepare(`DELETE FROM queue_message_ids WHERE queue = ? AND expires_at <= ?`),
+    rememberId: db.prepare(`INSERT OR IGNORE INTO queue_message_ids (queue, message_id, expires_at) VALUES (?, ?, ?)`),
+    insert: db.prepare(
+      `INSERT INTO queue_messages (queue, message_id, body, enqueued_at, visible_at) VALUES (?, ?, ?, ?, ?)`,
+    ),
+    next: db.prepare(
+      `SELECT seq, message_id, body, delivery_count, lock_token FROM queue_messages
+       WHERE queue = ? AND visible_at <= ? AND locked_until <= ? ORDER BY visible_at, seq LIMIT 1`,
+    ),
+    lock: db.prepare(
+      `UPDATE queue_messages SET lock_token = ?, locked_until = ?, delivery_count = delivery_count + 1 WHERE seq = ?`,
+    ),
+    renew: db.prepare(`UPDATE queue_messages SET locked_until = ? WHERE seq = ? AND lock_token = ?`),
+    complete: db.prepare(`DELETE FROM queue_messages WHERE seq = ? AND lock_token = ? AND locked_until > ?`),
+    abandon: db.prepare(`UPDATE queue_messages SET lock_token = NULL, locked_until = 0, visible_at = ? WHERE seq = ? AND lock_token = ?`),
+    row: db.prepare(`SELECT seq, message_id, body, delivery_count, lock_token FROM queue_messages WHERE seq = ?`),
+    remove: db.prepare(`DELETE FROM queue_messages WHERE seq = ?`),
+    dead: db.prepare(
+      `INSERT INTO queue_dead_letters (seq, queue, message_id, body, delivery_count, reason, description, dead_lettered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    peekDead: db.prepare(
+      `SELECT message_id, body, delivery_count, reason, description FROM queue_dead_letters WHERE queue = ? ORDER BY seq LIMIT ?`,
+    ),
+    count: db.prepare(`SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ?`),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
 /** A poll wait that an abort (stop, wake-up) ends early without an error. */
 const sleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal).catch(() => undefined);
 
@@ -101,9 +135,9 @@ export class SqliteJobQueue implements JobQueue {
   readonly #now: () => number;
   readonly #subscriptions = new Set<SqliteSubscription>();
   #closed = false;
-  readonly #stmts;
+  readonly #stmts: Statements;
   readonly #sendTx: (messageId: string, body: string, visibleAt: number) => boolean;
-  readonly #claimTx: () => ReceivedJobMessage & { seq: number; lockToken: string } | undefined;
+  readonly #claimTx: () => ClaimedMessage | undefined;
   readonly #deadLetterTx: (seq: number, lockToken: string | null, reason: string, description: string | null) => boolean;
 
   constructor(options: SqliteJobQueueOptions) {
@@ -119,75 +153,60 @@ export class SqliteJobQueue implements JobQueue {
     this.#retryDelay = typeof delay === 'function' ? delay : () => delay;
     this.#db = openDatabase({ path: options.path });
     this.#db.exec(SCHEMA);
-    const db = this.#db;
-    this.#stmts = {
-      purgeIds: db.prepare(`DELETE FROM queue_message_ids WHERE queue = ? AND expires_at <= ?`),
-      rememberId: db.prepare(`INSERT OR IGNORE INTO queue_message_ids (queue, message_id, expires_at) VALUES (?, ?, ?)`),
-      insert: db.prepare(
-        `INSERT INTO queue_messages (queue, message_id, body, enqueued_at, visible_at) VALUES (?, ?, ?, ?, ?)`,
-      ),
-      next: db.prepare(
-        `SELECT seq, message_id, body, delivery_count, lock_token FROM queue_messages
-         WHERE queue = ? AND visible_at <= ? AND locked_until <= ? ORDER BY visible_at, seq LIMIT 1`,
-      ),
-      lock: db.prepare(
-        `UPDATE queue_messages SET lock_token = ?, locked_until = ?, delivery_count = delivery_count + 1 WHERE seq = ?`,
-      ),
-      renew: db.prepare(`UPDATE queue_messages SET locked_until = ? WHERE seq = ? AND lock_token = ?`),
-      complete: db.prepare(`DELETE FROM queue_messages WHERE seq = ? AND lock_token = ? AND locked_until > ?`),
-      abandon: db.prepare(`UPDATE queue_messages SET lock_token = NULL, locked_until = 0, visible_at = ? WHERE seq = ? AND lock_token = ?`),
-      row: db.prepare(`SELECT seq, message_id, body, delivery_count, lock_token FROM queue_messages WHERE seq = ?`),
-      remove: db.prepare(`DELETE FROM queue_messages WHERE seq = ?`),
-      dead: db.prepare(
-        `INSERT INTO queue_dead_letters (seq, queue, message_id, body, delivery_count, reason, description, dead_lettered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      peekDead: db.prepare(
-        `SELECT message_id, body, delivery_count, reason, description FROM queue_dead_letters WHERE queue = ? ORDER BY seq LIMIT ?`,
-      ),
-      count: db.prepare(`SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ?`),
-    };
+    this.#stmts = prepareStatements(this.#db);
+    this.#sendTx = this.#db.transaction((messageId: string, body: string, visibleAt: number) => this.#insertUnlessDuplicate(messageId, body, visibleAt));
+    this.#deadLetterTx = this.#db.transaction((seq: number, lockToken: string | null, reason: string, description: string | null) =>
+      this.#moveToDeadLetters(seq, lockToken, reason, description),
+    );
+    this.#claimTx = this.#db.transaction(() => this.#claimOldestVisible());
+  }
+
+  // The three bodies below run inside their transactions (see the constructor).
+
+  #insertUnlessDuplicate(messageId: string, body: string, visibleAt: number): boolean {
     const s = this.#stmts;
-    this.#sendTx = db.transaction((messageId: string, body: string, visibleAt: number) => {
+    const now = this.#now();
+    if (this.#dedupWindowInMs > 0) {
+      s.purgeIds.run(this.queueName, now);
+      if (s.rememberId.run(this.queueName, messageId, now + this.#dedupWindowInMs).changes === 0) return false;
+    }
+    s.insert.run(this.queueName, messageId, body, now, visibleAt);
+    return true;
+  }
+
+  #moveToDeadLetters(seq: number, lockToken: string | null, reason: string, description: string | null): boolean {
+    const s = this.#stmts;
+    const row = s.row.get(seq) as MessageRow | undefined;
+    if (row === undefined || (lockToken !== null && row.lock_token !== lockToken)) return false;
+    s.dead.run(seq, this.queueName, row.message_id, row.body, row.delivery_count, reason, description, this.#now());
+    s.remove.run(seq);
+    return true;
+  }
+
+  // Claims the oldest visible message. A message whose earlier deliveries used up the maximum
+  // (its last lock expired without a settlement) is dead-lettered here instead of delivered again.
+  #claimOldestVisible(): ClaimedMessage | undefined {
+    const s = this.#stmts;
+    for (;;) {
       const now = this.#now();
-      if (this.#dedupWindowInMs > 0) {
-        s.purgeIds.run(this.queueName, now);
-        if (s.rememberId.run(this.queueName, messageId, now + this.#dedupWindowInMs).changes === 0) return false;
+      const row = s.next.get(this.queueName, now, now) as MessageRow | undefined;
+      if (row === undefined) return undefined;
+      if (row.delivery_count >= this.#maxDeliveryCount) {
+        s.dead.run(row.seq, this.queueName, row.message_id, row.body, row.delivery_count, 'MaxDeliveryCountExceeded',
+          `The lock expired on delivery ${row.delivery_count} of ${this.#maxDeliveryCount}.`, now);
+        s.remove.run(row.seq);
+        continue;
       }
-      s.insert.run(this.queueName, messageId, body, now, visibleAt);
-      return true;
-    });
-    this.#deadLetterTx = db.transaction((seq: number, lockToken: string | null, reason: string, description: string | null) => {
-      const row = s.row.get(seq) as MessageRow | undefined;
-      if (row === undefined || (lockToken !== null && row.lock_token !== lockToken)) return false;
-      s.dead.run(seq, this.queueName, row.message_id, row.body, row.delivery_count, reason, description, this.#now());
-      s.remove.run(seq);
-      return true;
-    });
-    // Claims the oldest visible message. A message whose earlier deliveries used up the maximum
-    // (its last lock expired without a settlement) is dead-lettered here instead of delivered again.
-    this.#claimTx = db.transaction(() => {
-      for (;;) {
-        const now = this.#now();
-        const row = s.next.get(this.queueName, now, now) as MessageRow | undefined;
-        if (row === undefined) return undefined;
-        if (row.delivery_count >= this.#maxDeliveryCount) {
-          s.dead.run(row.seq, this.queueName, row.message_id, row.body, row.delivery_count, 'MaxDeliveryCountExceeded',
-            `The lock expired on delivery ${row.delivery_count} of ${this.#maxDeliveryCount}.`, now);
-          s.remove.run(row.seq);
-          continue;
-        }
-        const lockToken = randomUUID();
-        s.lock.run(lockToken, now + this.#lockDurationInMs, row.seq);
-        return {
-          seq: row.seq,
-          lockToken,
-          messageId: row.message_id,
-          body: JSON.parse(row.body) as JobMessage['body'],
-          deliveryCount: row.delivery_count + 1,
-        };
-      }
-    });
+      const lockToken = randomUUID();
+      s.lock.run(lockToken, now + this.#lockDurationInMs, row.seq);
+      return {
+        seq: row.seq,
+        lockToken,
+        messageId: row.message_id,
+        body: JSON.parse(row.body) as JobMessage['body'],
+        deliveryCount: row.delivery_count + 1,
+      };
+    }
   }
 
   async send(message: JobMessage, options?: JobQueueSendOptions): Promise<void> {
@@ -332,7 +351,7 @@ class SqliteSubscription {
     }
   }
 
-  async #process(claimed: ReceivedJobMessage & { seq: number; lockToken: string }): Promise<void> {
+  async #process(claimed: ClaimedMessage): Promise<void> {
     const { seq, lockToken, ...message } = claimed;
     // Keeps the lock while a long job (training) runs; stops when the handler ends or on close.
     const renewal = setInterval(() => {

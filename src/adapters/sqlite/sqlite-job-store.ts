@@ -3,15 +3,19 @@ import type { JobQuery, JobRecord, JobStore, OperationOptions, PendingTrigger, P
 import { coalesceTrigger } from '../shared/pending-trigger.js';
 import { checkJobQuery, checkJobRecord, serializeJob } from '../shared/check-job-record.js';
 import { canonicalTime, checkKey } from '../shared/check-pair-record.js';
-import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
+import { checkAbort, openDatabase, storeClosedError, whileBusy, type SqliteDatabase, type Transaction } from './open-database.js';
 
 // The embedded JobStore. The etag is a per-row version counter; `update` is a compare-and-set
 // (UPDATE ... WHERE version = ?), so of two workers holding the same etag exactly one advances
 // the job and the other gets a ConcurrencyError, as with Cosmos DB's IfMatch.
+// The serving thread uses this store (admin routes, triggers): a lock held by another connection
+// is waited for with an async back-off (whileBusy), never SQLite's blocking busy time-out.
 
 export interface SqliteJobStoreOptions {
   path: string;
   pageSize?: number;
+  /** How long an operation waits for another connection's lock before a retryable 503 (default 2 s). */
+  busyDeadlineInMs?: number;
 }
 
 interface JobRow {
@@ -44,18 +48,20 @@ const toRecord = (row: JobRow): JobRecord => ({ ...(JSON.parse(row.body) as JobR
 export class SqliteJobStore implements JobStore {
   readonly #db: SqliteDatabase;
   readonly #pageSize: number;
+  readonly #busyDeadlineInMs: number | undefined;
   #closed = false;
   readonly #insert;
   readonly #update;
   readonly #get;
-  readonly #recordTx: (task: string, trigger: PendingTriggerEntry) => PendingTrigger;
-  readonly #takeTx: (task: string) => PendingTrigger | undefined;
+  readonly #recordTx: Transaction<(task: string, trigger: PendingTriggerEntry) => PendingTrigger>;
+  readonly #takeTx: Transaction<(task: string) => PendingTrigger | undefined>;
   readonly #getPending;
 
   constructor(options: SqliteJobStoreOptions) {
-    this.#db = openDatabase({ path: options.path });
+    this.#db = openDatabase({ path: options.path, busyTimeoutInMs: 0 });
     this.#db.exec(SCHEMA);
     this.#pageSize = Math.max(1, Math.floor(options.pageSize ?? 200));
+    this.#busyDeadlineInMs = options.busyDeadlineInMs;
     this.#insert = this.#db.prepare(
       `INSERT OR IGNORE INTO jobs (id, task, tenant, state, created_at, version, body) VALUES (?, ?, ?, ?, ?, 1, ?)`,
     );
@@ -85,14 +91,14 @@ export class SqliteJobStore implements JobStore {
     this.#open();
     checkAbort(options?.abortSignal);
     checkKey(task, 'task', 128);
-    return this.#recordTx(task, trigger);
+    return this.#busy(() => this.#recordTx.immediate(task, trigger), options);
   }
 
   async getPendingTrigger(task: string, options?: OperationOptions): Promise<PendingTrigger | undefined> {
     this.#open();
     checkAbort(options?.abortSignal);
     checkKey(task, 'task', 128);
-    const row = this.#getPending.get(task) as { body: string } | undefined;
+    const row = (await this.#busy(() => this.#getPending.get(task), options)) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as PendingTrigger) : undefined;
   }
 
@@ -100,7 +106,7 @@ export class SqliteJobStore implements JobStore {
     this.#open();
     checkAbort(options?.abortSignal);
     checkKey(task, 'task', 128);
-    return this.#takeTx(task);
+    return this.#busy(() => this.#takeTx.immediate(task), options);
   }
 
   async create(job: JobRecord, options?: OperationOptions): Promise<JobRecord> {
@@ -108,7 +114,8 @@ export class SqliteJobStore implements JobStore {
     checkAbort(options?.abortSignal);
     checkJobRecord(job);
     const body = serializeJob(job);
-    const result = this.#insert.run(job.id, job.task, job.tenant ?? null, job.state, canonicalTime(job.createdAt, 'createdAt'), body);
+    const createdAt = canonicalTime(job.createdAt, 'createdAt');
+    const result = await this.#busy(() => this.#insert.run(job.id, job.task, job.tenant ?? null, job.state, createdAt, body), options);
     if (result.changes !== 1) throw new ConcurrencyError(`Job '${job.id}' already exists.`);
     return { ...(JSON.parse(body) as JobRecord), etag: '1' };
   }
@@ -117,7 +124,7 @@ export class SqliteJobStore implements JobStore {
     this.#open();
     checkAbort(options?.abortSignal);
     checkKey(id, 'id');
-    const row = this.#get.get(id) as JobRow | undefined;
+    const row = (await this.#busy(() => this.#get.get(id), options)) as JobRow | undefined;
     if (row === undefined) return undefined;
     const job = toRecord(row);
     // A task given by the caller scopes the read, as the partition key does in Cosmos DB.
@@ -134,9 +141,10 @@ export class SqliteJobStore implements JobStore {
     }
     const body = serializeJob(job);
     const version = Number(job.etag);
-    const result = this.#update.run(job.task, job.tenant ?? null, job.state, canonicalTime(job.createdAt, 'createdAt'), body, job.id, version);
+    const createdAt = canonicalTime(job.createdAt, 'createdAt');
+    const result = await this.#busy(() => this.#update.run(job.task, job.tenant ?? null, job.state, createdAt, body, job.id, version), options);
     if (result.changes !== 1) {
-      const current = this.#get.get(job.id) as JobRow | undefined;
+      const current = (await this.#busy(() => this.#get.get(job.id), options)) as JobRow | undefined;
       if (current === undefined) throw notFound(`Job '${job.id}' does not exist.`, 'job_not_found');
       throw new ConcurrencyError(`Job '${job.id}' was changed by another writer (etag ${job.etag} is stale).`);
     }
@@ -172,11 +180,11 @@ export class SqliteJobStore implements JobStore {
     for (;;) {
       checkAbort(options?.abortSignal);
       this.#open();
-      const rows = (
-        cursor === undefined
-          ? first.all(...params, this.#pageSize)
-          : next.all(...params, cursor.created_at, cursor.created_at, cursor.id, this.#pageSize)
-      ) as JobRow[];
+      const after = cursor;
+      const rows = (await this.#busy(
+        () => (after === undefined ? first.all(...params, this.#pageSize) : next.all(...params, after.created_at, after.created_at, after.id, this.#pageSize)),
+        options,
+      )) as JobRow[];
       for (const row of rows) yield toRecord(row);
       if (rows.length < this.#pageSize) return;
       cursor = rows[rows.length - 1];
@@ -191,5 +199,12 @@ export class SqliteJobStore implements JobStore {
 
   #open(): void {
     if (this.#closed) throw storeClosedError('SqliteJobStore');
+  }
+
+  #busy<T>(operation: () => T, options: OperationOptions | undefined): Promise<T> {
+    return whileBusy(() => {
+      this.#open();
+      return operation();
+    }, { name: 'SqliteJobStore', deadlineInMs: this.#busyDeadlineInMs, abortSignal: options?.abortSignal });
   }
 }

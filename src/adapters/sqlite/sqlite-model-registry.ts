@@ -1,6 +1,6 @@
 import { notFound } from '../../core/errors.js';
 import type { ModelRegistry, ModelVersion, OperationOptions } from '../../core/ports.js';
-import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
+import { checkAbort, openDatabase, storeClosedError, whileBusy, type SqliteDatabase } from './open-database.js';
 import { checkNewVersion, checkTask, checkVersionNumber, nothingToRollBack, type NewVersion } from '../shared/check-model-version.js';
 
 // The embedded ModelRegistry. Versions are numbered per task inside a write transaction, so two
@@ -57,7 +57,9 @@ export class SqliteModelRegistry implements ModelRegistry {
   readonly #pop;
 
   constructor(options: SqliteModelRegistryOptions) {
-    this.#db = openDatabase({ path: options.path });
+    // busy_timeout 0: the serving thread reads the promoted version and promotes through admin
+    // routes; a lock held by another connection is waited for asynchronously (#busy).
+    this.#db = openDatabase({ path: options.path, busyTimeoutInMs: 0 });
     this.#db.exec(SCHEMA);
     this.#now = options.now ?? (() => new Date());
     this.#get = this.#db.prepare(`SELECT task, version, state, row_version, body FROM model_versions WHERE task = ? AND version = ?`);
@@ -84,7 +86,7 @@ export class SqliteModelRegistry implements ModelRegistry {
     checkAbort(options?.abortSignal);
     checkNewVersion(version);
     const createdAt = this.#now().toISOString();
-    return this.#db.transaction(() => {
+    const tx = this.#db.transaction(() => {
       const max = (this.#maxVersion.get(version.task) as { v: number | null }).v ?? 0;
       const n = max + 1;
       const { etag: _etag, ...rest } = version as NewVersion & { etag?: string };
@@ -101,7 +103,8 @@ export class SqliteModelRegistry implements ModelRegistry {
       const body = JSON.stringify(record);
       this.#insert.run(version.task, n, body);
       return { ...(JSON.parse(body) as ModelVersion), etag: '1' };
-    })();
+    });
+    return this.#busy(() => tx.immediate(), options);
   }
 
   async get(task: string, version: number, options?: OperationOptions): Promise<ModelVersion | undefined> {
@@ -109,7 +112,7 @@ export class SqliteModelRegistry implements ModelRegistry {
     checkAbort(options?.abortSignal);
     checkTask(task);
     checkVersionNumber(version);
-    const row = this.#get.get(task, version) as VersionRow | undefined;
+    const row = (await this.#busy(() => this.#get.get(task, version), options)) as VersionRow | undefined;
     return row === undefined ? undefined : toVersion(row);
   }
 
@@ -123,7 +126,8 @@ export class SqliteModelRegistry implements ModelRegistry {
     for (;;) {
       checkAbort(options?.abortSignal);
       this.#open();
-      const rows = page.all(task, below) as VersionRow[];
+      const under = below;
+      const rows = (await this.#busy(() => page.all(task, under), options)) as VersionRow[];
       for (const row of rows) yield toVersion(row);
       if (rows.length < 100) return;
       below = rows[rows.length - 1]!.version;
@@ -134,7 +138,7 @@ export class SqliteModelRegistry implements ModelRegistry {
     this.#open();
     checkAbort(options?.abortSignal);
     checkTask(task);
-    const row = this.#promoted.get(task) as VersionRow | undefined;
+    const row = (await this.#busy(() => this.#promoted.get(task), options)) as VersionRow | undefined;
     return row === undefined ? undefined : toVersion(row);
   }
 
@@ -143,7 +147,7 @@ export class SqliteModelRegistry implements ModelRegistry {
     checkAbort(options?.abortSignal);
     checkTask(task);
     checkVersionNumber(version);
-    return this.#db.transaction(() => {
+    const tx = this.#db.transaction(() => {
       const target = this.#get.get(task, version) as VersionRow | undefined;
       if (target === undefined) throw notFound(`Model version '${task}@${version}' does not exist.`, 'model_version_not_found', 'version');
       if (target.state === 'promoted') return toVersion(target); // idempotent: a retried promote is a no-op
@@ -151,14 +155,15 @@ export class SqliteModelRegistry implements ModelRegistry {
       if (current) this.#write(current, 'retired');
       this.#push.run(task, task, version);
       return this.#write(target, 'promoted', this.#now().toISOString());
-    })();
+    });
+    return this.#busy(() => tx.immediate(), options);
   }
 
   async rollback(task: string, options?: OperationOptions): Promise<ModelVersion> {
     this.#open();
     checkAbort(options?.abortSignal);
     checkTask(task);
-    return this.#db.transaction(() => {
+    const tx = this.#db.transaction(() => {
       const current = this.#promoted.get(task) as VersionRow | undefined;
       if (current === undefined) throw nothingToRollBack(task);
       const stack = this.#stack.all(task) as { seq: number; version: number }[];
@@ -171,7 +176,8 @@ export class SqliteModelRegistry implements ModelRegistry {
       const target = this.#get.get(task, previous.version) as VersionRow;
       this.#write(current, 'retired');
       return this.#write(target, 'promoted', this.#now().toISOString());
-    })();
+    });
+    return this.#busy(() => tx.immediate(), options);
   }
 
   async close(): Promise<void> {
@@ -191,6 +197,13 @@ export class SqliteModelRegistry implements ModelRegistry {
 
   #open(): void {
     if (this.#closed) throw storeClosedError('SqliteModelRegistry');
+  }
+
+  #busy<T>(operation: () => T, options: OperationOptions | undefined): Promise<T> {
+    return whileBusy(() => {
+      this.#open();
+      return operation();
+    }, { name: 'SqliteModelRegistry', abortSignal: options?.abortSignal });
   }
 }
 

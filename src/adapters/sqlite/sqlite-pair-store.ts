@@ -2,17 +2,21 @@ import { invalidRequest } from '../../core/errors.js';
 import type { PairQuery, PairRecord } from '../../core/pairs/pair-record.js';
 import type { OperationOptions, PairStore } from '../../core/ports.js';
 import { canonicalTime, checkKey, checkPairQuery, checkPairRecord } from '../shared/check-pair-record.js';
-import { checkAbort, openDatabase, storeClosedError, type SqliteDatabase } from './open-database.js';
+import { checkAbort, openDatabase, storeClosedError, whileBusy, type SqliteDatabase, type Transaction } from './open-database.js';
 
 // The embedded PairStore: one SQLite file (or ':memory:'). Records are stored whole as JSON, with
 // the columns every query filters or orders on copied out and indexed. Writes are synchronous
 // inside better-sqlite3, so a resolved upsert is already durable (WAL) and flush has nothing to do.
+// The server runs this class on a thread of its own (sqlite-pair-store-thread.ts); a lock held by
+// another connection is waited for with an async back-off (whileBusy), never a blocking sleep.
 
 export interface SqlitePairStoreOptions {
   /** File path, or ':memory:'. */
   path: string;
   /** Rows fetched per page by list (keyset paging: memory stays bounded whatever the result size). */
   pageSize?: number;
+  /** How long a write waits for another connection's lock before a retryable 503 (default 2 s). */
+  busyDeadlineInMs?: number;
 }
 
 interface PairRow {
@@ -54,18 +58,20 @@ CREATE TABLE IF NOT EXISTS pair_counters (
 export class SqlitePairStore implements PairStore {
   readonly #db: SqliteDatabase;
   readonly #pageSize: number;
+  readonly #busyDeadlineInMs: number | undefined;
   #closed = false;
   readonly #insert;
   readonly #replace;
   readonly #bump;
   readonly #get;
   readonly #counter;
-  readonly #writeMany: (pairs: PreparedPair[]) => void;
+  readonly #writeMany: Transaction<(pairs: PreparedPair[]) => void>;
 
   constructor(options: SqlitePairStoreOptions) {
-    this.#db = openDatabase({ path: options.path });
+    this.#db = openDatabase({ path: options.path, busyTimeoutInMs: 0 });
     this.#db.exec(SCHEMA);
     this.#pageSize = Math.max(1, Math.floor(options.pageSize ?? 500));
+    this.#busyDeadlineInMs = options.busyDeadlineInMs;
     this.#insert = this.#db.prepare(
       `INSERT OR IGNORE INTO pairs (task, tenant, id, created_at, source_kind, dataset_id, body)
        VALUES (@task, @tenant, @id, @createdAt, @sourceKind, @datasetId, @body)`,
@@ -103,7 +109,9 @@ export class SqlitePairStore implements PairStore {
     // the whole batch and nothing is written.
     const prepared = pairs.map(preparePair);
     if (prepared.length === 0) return;
-    this.#writeMany(prepared);
+    // BEGIN IMMEDIATE: the lock is taken up front, so a busy database fails before any statement
+    // and the retried transaction starts clean.
+    await this.#busy(() => this.#writeMany.immediate(prepared), options);
   }
 
   async get(task: string, tenant: string, id: string, options?: OperationOptions): Promise<PairRecord | undefined> {
@@ -112,7 +120,7 @@ export class SqlitePairStore implements PairStore {
     checkKey(task, 'task', 128);
     checkKey(tenant, 'tenant', 128);
     checkKey(id, 'id');
-    const row = this.#get.get(task, tenant, id) as PairRow | undefined;
+    const row = (await this.#busy(() => this.#get.get(task, tenant, id), options)) as PairRow | undefined;
     return row === undefined ? undefined : (JSON.parse(row.body) as PairRecord);
   }
 
@@ -155,11 +163,14 @@ export class SqlitePairStore implements PairStore {
       checkAbort(options?.abortSignal);
       this.#open();
       const pageSize = Math.min(this.#pageSize, remaining);
-      const rows = (
-        cursor === undefined
-          ? first.all({ ...params, pageSize })
-          : next.all({ ...params, pageSize, afterTime: cursor.created_at, afterId: cursor.id, afterTenant: cursor.tenant })
-      ) as PairRow[];
+      const after = cursor;
+      const rows = (await this.#busy(
+        () =>
+          after === undefined
+            ? first.all({ ...params, pageSize })
+            : next.all({ ...params, pageSize, afterTime: after.created_at, afterId: after.id, afterTenant: after.tenant }),
+        options,
+      )) as PairRow[];
       for (const row of rows) yield JSON.parse(row.body) as PairRecord;
       remaining -= rows.length;
       if (rows.length < pageSize) return;
@@ -171,7 +182,7 @@ export class SqlitePairStore implements PairStore {
     this.#open();
     checkAbort(options?.abortSignal);
     checkKey(task, 'task', 128);
-    const row = this.#counter.get(task) as { count: number } | undefined;
+    const row = (await this.#busy(() => this.#counter.get(task), options)) as { count: number } | undefined;
     return row?.count ?? 0;
   }
 
@@ -188,6 +199,13 @@ export class SqlitePairStore implements PairStore {
 
   #open(): void {
     if (this.#closed) throw storeClosedError('SqlitePairStore');
+  }
+
+  #busy<T>(operation: () => T, options: OperationOptions | undefined): Promise<T> {
+    return whileBusy(() => {
+      this.#open();
+      return operation();
+    }, { name: 'SqlitePairStore', deadlineInMs: this.#busyDeadlineInMs, abortSignal: options?.abortSignal });
   }
 }
 

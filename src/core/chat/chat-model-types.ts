@@ -8,9 +8,19 @@ export type Arm = 'teacher' | 'student';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
 
+/**
+ * Where a usage count comes from (a pair's `usageSource`), so reports compare like with like:
+ * `upstream` — reported by the remote model's API (its own tokenizer); `counted` — counted here with
+ * cl100k_base over the chat recipe of `chat-token-count.ts`; `estimated` — the same recipe at 4
+ * characters per token (before the tokenizer has loaded, or where none is available).
+ */
+export type UsageSource = 'upstream' | 'counted' | 'estimated';
+
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Absent on records written before sources were recorded, or when an upstream sent no usage. */
+  source?: UsageSource;
 }
 
 export interface TokenLogprob {

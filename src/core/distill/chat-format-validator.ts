@@ -75,44 +75,11 @@ export function defaultEpochs(n: number): number {
   return TARGET_EPOCHS;
 }
 
+type ChatExample = Record<string, unknown>[];
+
 export function validateChatDataset(jsonl: string, countTokens: (text: string) => number): ChatDatasetReport {
   const lines = jsonl.split('\n').filter((l) => l.trim() !== '');
-  const formatErrors: Partial<Record<FormatErrorKind, number>> = {};
-  const errorLines: number[] = [];
-  const bump = (k: FormatErrorKind) => (formatErrors[k] = (formatErrors[k] ?? 0) + 1);
-  const examples: Record<string, unknown>[][] = [];
-
-  lines.forEach((line, i) => {
-    let ex: unknown;
-    try {
-      ex = JSON.parse(line);
-    } catch {
-      bump('json_parse');
-      if (errorLines.length < 100) errorLines.push(i + 1);
-      return;
-    }
-    const before = Object.values(formatErrors).reduce((a, b) => a + (b ?? 0), 0);
-    if (typeof ex !== 'object' || ex === null || Array.isArray(ex)) {
-      bump('data_type');
-    } else {
-      const messages = (ex as { messages?: unknown }).messages;
-      if (!Array.isArray(messages) || messages.length === 0) {
-        bump('missing_messages_list');
-      } else {
-        for (const m of messages as Record<string, unknown>[]) {
-          if (typeof m !== 'object' || m === null || !('role' in m) || !('content' in m)) bump('message_missing_key');
-          if (typeof m === 'object' && m !== null && Object.keys(m).some((k) => !ALLOWED_KEYS.has(k))) bump('message_unrecognized_key');
-          if (!ALLOWED_ROLES.has(String(m?.role))) bump('unrecognized_role');
-          const content = m?.content;
-          if ((!content && !m?.function_call) || typeof content !== 'string') bump('missing_content');
-        }
-        if (!(messages as Record<string, unknown>[]).some((m) => m?.role === 'assistant')) bump('example_missing_assistant_message');
-        examples.push(messages as Record<string, unknown>[]);
-      }
-    }
-    const after = Object.values(formatErrors).reduce((a, b) => a + (b ?? 0), 0);
-    if (after > before && errorLines.length < 100) errorLines.push(i + 1);
-  });
+  const { formatErrors, errorLines, examples } = checkFormat(lines);
 
   let numMissingSystem = 0;
   let numMissingUser = 0;
@@ -123,17 +90,7 @@ export function validateChatDataset(jsonl: string, countTokens: (text: string) =
     if (!messages.some((m) => m?.role === 'system')) numMissingSystem++;
     if (!messages.some((m) => m?.role === 'user')) numMissingUser++;
     nMessages.push(messages.length);
-    let total = 0;
-    let assistant = 0;
-    for (const m of messages) {
-      total += 3;
-      for (const [key, value] of Object.entries(m ?? {})) {
-        total += countTokens(typeof value === 'string' ? value : JSON.stringify(value));
-        if (key === 'name') total += 1;
-      }
-      if (m?.role === 'assistant' && typeof m.content === 'string') assistant += countTokens(m.content);
-    }
-    total += 3;
+    const { total, assistant } = exampleTokens(messages, countTokens);
     convoLens.push(total);
     assistantLens.push(assistant);
   }
@@ -155,4 +112,68 @@ export function validateChatDataset(jsonl: string, countTokens: (text: string) =
   if (td) report.totalTokensPerExample = td;
   if (ad) report.assistantTokensPerExample = ad;
   return report;
+}
+
+/**
+ * The notebook's format checks, line by line. Every example with a messages list goes on to the
+ * token counts, even one with format errors (the notebook counts them too).
+ */
+function checkFormat(lines: readonly string[]) {
+  const formatErrors: Partial<Record<FormatErrorKind, number>> = {};
+  const errorLines: number[] = [];
+  const bump = (k: FormatErrorKind) => (formatErrors[k] = (formatErrors[k] ?? 0) + 1);
+  const examples: ChatExample[] = [];
+
+  lines.forEach((line, i) => {
+    let ex: unknown;
+    try {
+      ex = JSON.parse(line);
+    } catch {
+      bump('json_parse');
+      if (errorLines.length < 100) errorLines.push(i + 1);
+      return;
+    }
+    const before = Object.values(formatErrors).reduce((a, b) => a + (b ?? 0), 0);
+    if (typeof ex !== 'object' || ex === null || Array.isArray(ex)) {
+      bump('data_type');
+    } else {
+      const messages = (ex as { messages?: unknown }).messages;
+      if (!Array.isArray(messages) || messages.length === 0) {
+        bump('missing_messages_list');
+      } else {
+        checkMessages(messages as ChatExample, bump);
+        examples.push(messages as ChatExample);
+      }
+    }
+    const after = Object.values(formatErrors).reduce((a, b) => a + (b ?? 0), 0);
+    if (after > before && errorLines.length < 100) errorLines.push(i + 1);
+  });
+  return { formatErrors, errorLines, examples };
+}
+
+function checkMessages(messages: ChatExample, bump: (k: FormatErrorKind) => void): void {
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null || !('role' in m) || !('content' in m)) bump('message_missing_key');
+    if (typeof m === 'object' && m !== null && Object.keys(m).some((k) => !ALLOWED_KEYS.has(k))) bump('message_unrecognized_key');
+    if (!ALLOWED_ROLES.has(String(m?.role))) bump('unrecognized_role');
+    const content = m?.content;
+    if ((!content && !m?.function_call) || typeof content !== 'string') bump('missing_content');
+  }
+  if (!messages.some((m) => m?.role === 'assistant')) bump('example_missing_assistant_message');
+}
+
+/** The notebook's count: 3 per message, every value's tokens, 1 per name, 3 to prime the reply. */
+function exampleTokens(messages: ChatExample, countTokens: (text: string) => number): { total: number; assistant: number } {
+  let total = 0;
+  let assistant = 0;
+  for (const m of messages) {
+    total += 3;
+    for (const [key, value] of Object.entries(m ?? {})) {
+      total += countTokens(typeof value === 'string' ? value : JSON.stringify(value));
+      if (key === 'name') total += 1;
+    }
+    if (m?.role === 'assistant' && typeof m.content === 'string') assistant += countTokens(m.content);
+  }
+  total += 3;
+  return { total, assistant };
 }

@@ -84,83 +84,87 @@ export function splitOf(promptHash: string, validationShare: number, testShare: 
   return 'train';
 }
 
-export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: BuildDatasetOptions): Promise<Dataset> {
+/** What stage 2 may learn from a pair's teacher answer, or which drop rule it falls under. */
+type Screened = { drop: Exclude<keyof DropCounts, 'duplicate'> } | { target: string; label?: string; teacherDistribution?: Record<string, number> };
+
+function screenTeacherAnswer(pair: PairRecord, options: BuildDatasetOptions): Screened {
   const { settings, classification, parseLabel } = options;
+  const teacher = pair.teacher;
+  if (!teacher) return { drop: 'noTeacher' };
+  if (teacher.error || teacher.finishReason === 'content_filter') return { drop: 'error' };
+  const target = (teacher.text ?? '').trim();
+  if (target === '') return { drop: 'empty' };
+  if (target.length > settings.maxAnswerChars || (teacher.finishReason === 'length' && !settings.acceptTruncated)) return { drop: 'overLong' };
+  if (REFUSAL.test(target)) return { drop: 'refusal' };
+  if (!parseLabel) return { target };
+  const label = pair.labels?.teacher ?? parseLabel(target);
+  if (!label) return { drop: 'invalidLabel' };
+  const teacherDistribution =
+    teacher.labelProbabilities ?? (classification ? labelDistributionFromLogprobs(teacher.logprobs, classification) : undefined);
+  return { target, label, teacherDistribution };
+}
+
+function toExample(pair: PairRecord, promptHash: string, answer: Exclude<Screened, { drop: unknown }>, settings: BuildDatasetOptions['settings']): DatasetExample {
+  const example: DatasetExample = {
+    id: pair.id,
+    promptHash,
+    split: splitOf(promptHash, settings.validationShare, settings.testShare),
+    messages: pair.request.messages,
+    target: answer.target,
+    createdAt: pair.createdAt,
+  };
+  if (answer.label !== undefined) example.label = answer.label;
+  if (answer.teacherDistribution) example.teacherDistribution = answer.teacherDistribution;
+  const gold = goldReference(pair);
+  if (gold !== undefined) example.reference = gold;
+  if (pair.student?.text !== undefined && !pair.student.error) example.studentText = pair.student.text;
+  return example;
+}
+
+export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: BuildDatasetOptions): Promise<Dataset> {
   const dropped: DropCounts = { noTeacher: 0, error: 0, refusal: 0, empty: 0, overLong: 0, invalidLabel: 0, duplicate: 0 };
   const seen = new Set<string>();
   const examples: DatasetExample[] = [];
-  let scanned = 0;
-  let firstPairAt: string | undefined;
-  let lastPairAt: string | undefined;
+  const source: PairsScanned = { scanned: 0 };
 
   for await (const pair of pairs) {
-    scanned++;
-    firstPairAt ??= pair.createdAt;
-    lastPairAt = pair.createdAt;
-    const teacher = pair.teacher;
-    if (!teacher) {
-      dropped.noTeacher++;
+    source.scanned++;
+    source.firstPairAt ??= pair.createdAt;
+    source.lastPairAt = pair.createdAt;
+    const answer = screenTeacherAnswer(pair, options);
+    if ('drop' in answer) {
+      dropped[answer.drop]++;
       continue;
     }
-    if (teacher.error || teacher.finishReason === 'content_filter') {
-      dropped.error++;
-      continue;
-    }
-    const target = (teacher.text ?? '').trim();
-    if (target === '') {
-      dropped.empty++;
-      continue;
-    }
-    if (target.length > settings.maxAnswerChars || (teacher.finishReason === 'length' && !settings.acceptTruncated)) {
-      dropped.overLong++;
-      continue;
-    }
-    if (REFUSAL.test(target)) {
-      dropped.refusal++;
-      continue;
-    }
-    let label: string | undefined;
-    let teacherDistribution: Record<string, number> | undefined;
-    if (parseLabel) {
-      const parsed = pair.labels?.teacher ?? parseLabel(target);
-      if (!parsed) {
-        dropped.invalidLabel++;
-        continue;
-      }
-      label = parsed;
-      teacherDistribution =
-        teacher.labelProbabilities ?? (classification ? labelDistributionFromLogprobs(teacher.logprobs, classification) : undefined);
-    }
-    const key = promptKey(pair.request.messages);
-    const promptHash = hash53(key);
+    // De-duplicated after screening: a rejected answer does not hide a later good one.
+    const promptHash = hash53(promptKey(pair.request.messages));
     if (seen.has(promptHash)) {
       dropped.duplicate++;
       continue;
     }
     seen.add(promptHash);
-    const example: DatasetExample = {
-      id: pair.id,
-      promptHash,
-      split: splitOf(promptHash, settings.validationShare, settings.testShare),
-      messages: pair.request.messages,
-      target,
-      createdAt: pair.createdAt,
-    };
-    if (label !== undefined) example.label = label;
-    if (teacherDistribution) example.teacherDistribution = teacherDistribution;
-    const gold = goldReference(pair);
-    if (gold !== undefined) example.reference = gold;
-    if (pair.student?.text !== undefined && !pair.student.error) example.studentText = pair.student.text;
-    examples.push(example);
+    examples.push(toExample(pair, promptHash, answer, options.settings));
   }
 
   // Reproducible: pairs arrive in answer order (stage-1 workers race), so examples are put in the
   // order of a stable key before anything is split, hashed or trained. The same spec and the same
   // answers then give the same dataset hash and the same student.
   examples.sort((a, b) => (a.promptHash < b.promptHash ? -1 : a.promptHash > b.promptHash ? 1 : 0));
+  return { manifest: datasetManifest(examples, dropped, source, options), examples };
+}
+
+interface PairsScanned {
+  scanned: number;
+  firstPairAt?: string;
+  lastPairAt?: string;
+}
+
+/** Counts, class balance and content hash of the sorted examples. */
+function datasetManifest(examples: readonly DatasetExample[], dropped: DropCounts, source: PairsScanned, options: BuildDatasetOptions): DatasetManifest {
+  const { settings } = options;
   const counts = { kept: examples.length, train: 0, validation: 0, test: 0, dropped };
   let classBalance: DatasetManifest['classBalance'];
-  if (parseLabel) classBalance = {};
+  if (options.parseLabel) classBalance = {};
   let content = '';
   for (const e of examples) {
     counts[e.split]++;
@@ -171,13 +175,14 @@ export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: Bu
     // Content, not identity: pair ids carry the job id, which differs between two equal builds.
     content = hash53(`${content}|${e.promptHash}|${e.label ?? ''}|${e.target}`);
   }
-  const manifest: DatasetManifest = {
+  const { firstPairAt, lastPairAt } = source;
+  return {
     task: options.task,
     version: options.version,
     ...(options.jobId ? { jobId: options.jobId } : {}),
     createdAt: options.now,
     source: {
-      pairsScanned: scanned,
+      pairsScanned: source.scanned,
       ...(firstPairAt ? { firstPairAt } : {}),
       ...(lastPairAt ? { lastPairAt } : {}),
       ...(settings.datasetId ? { datasetId: settings.datasetId } : {}),
@@ -187,7 +192,6 @@ export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: Bu
     contentHash: content,
     splitRule: `hash53(normalized prompt) → test < ${settings.testShare} ≤ validation < ${settings.testShare + settings.validationShare} ≤ train`,
   };
-  return { manifest, examples };
 }
 
 /** OpenAI chat fine-tuning JSONL: one `{"messages": [...conversation, assistant answer]}` per line. */

@@ -50,7 +50,9 @@ export async function prepareDatasetJob(deps: Pick<DatasetJobsDeps, 'artifacts' 
   // Before anything is queued (and before stage 1 pays the teacher for every row).
   if (deps.preflight && samples.length > 0) {
     await preflightStudent(deps.preflight, taskConfigFromSpec(spec, deps.tasks.get(task)?.config), options);
-    await preflightTeacher(deps.preflight, spec, samples, options);
+    const teacher = await preflightTeacher(deps.preflight, spec, samples, options);
+    // A teacher without logprobs: stage 1 asks for hard labels only (and the record says so).
+    if (teacher.softLabels === false) stored.teacher_settings = { ...spec.teacher_settings, soft_labels: false };
   }
   return { task, spec: stored, detail: `${spec.task_type} dataset of ${rows} rows, teacher ${spec.teacher}` };
 }

@@ -42,6 +42,13 @@ export const gateSchema = z.object({
   taskType: z.enum(TASK_TYPES).optional(),
   /** Candidate agreement with the teacher on the test split must reach this; default per task type (DEFAULT_MIN_AGREEMENT). */
   minAgreement: z.number().min(0).max(1).optional(),
+  /**
+   * Free-text gates without `minAgreement`: set the bar to `factor` × the teacher's agreement with
+   * its own second answer on the first `samples` test prompts (teacher-self-agreement.ts).
+   */
+  calibrateFromTeacher: z
+    .object({ samples: z.number().int().min(2).max(100).default(8), factor: z.number().gt(0).max(1).default(0.9) })
+    .optional(),
   /** When set, accuracy against gold references must reach this (and the test split must have references). */
   minAccuracy: z.number().min(0).max(1).optional(),
   /** Non-inferiority margin δ against the current student: candidate ≥ current − δ. */

@@ -72,7 +72,7 @@ export class DistillTriggers {
       if (active) {
         // A dataset spec is its own job, not a re-distillation: the caller refuses it (409).
         if (extra.kind === 'dataset') return { job: active, created: false };
-        const pending = await this.deps.jobs.recordPendingTrigger(task, { ...trigger, at: this.now() });
+        const pending = await this.deps.jobs.recordPendingTrigger(task, { ...trigger, at: this.now(), ...(extra.tenant ? { tenant: extra.tenant } : {}) });
         // The job may have ended between our read and the record: then nobody would pick it up.
         const now = await this.deps.jobs.get(active.id, { task });
         if (now && ACTIVE_STATES.includes(now.state)) return { job: now, created: false, pending };
@@ -137,11 +137,17 @@ export class DistillTriggers {
   async startPending(task: string): Promise<TriggerResult | undefined> {
     const jobs = await this.jobsOf(task);
     if (jobs.some((j) => ACTIVE_STATES.includes(j.state))) return undefined;
-    const pending = await this.deps.jobs.takePendingTrigger(task);
+    // Read, create the follow-up, then take: a store failure in between leaves the request recorded
+    // (at worst one more follow-up later), never lost.
+    const pending = await this.deps.jobs.getPendingTrigger(task);
     if (!pending) return undefined;
     const { first, last, count } = pending;
     const detail = `${count} trigger${count === 1 ? '' : 's'} recorded while the previous job ran: first ${first.type}${first.detail ? ` (${first.detail})` : ''} at ${first.at}${count > 1 ? `, last ${last.type}${last.detail ? ` (${last.detail})` : ''} at ${last.at}` : ''}`;
-    return this.request(task, { type: first.type, detail });
+    // The follow-up belongs to the tenant who asked first (or last, when the first was the system's).
+    const tenant = first.tenant ?? last.tenant;
+    const result = await this.request(task, { type: first.type, detail }, tenant ? { tenant } : {});
+    if (result.created) await this.deps.jobs.takePendingTrigger(task);
+    return result;
   }
 
   /** New pairs since the last job that did not fail (or since the beginning). */

@@ -4,6 +4,7 @@ import { invalidRequest } from '../errors.js';
 import { hash53 } from '../hash.js';
 import { gateSchema } from './distill-settings.js';
 import { isLabelTask, NLI_LABELS, TASK_TYPES, type TaskType } from './task-types.js';
+import { softLabelsUnavailable, temperatureUnavailable } from './soft-labels.js';
 
 // A dataset distillation job, as users of Azure ML's DistillationJob write it: a teacher, a
 // student, training and validation JSONL, a task type, hyperparameters with the reference
@@ -84,11 +85,12 @@ export const distillationSpecSchema = z
       .object({
         inference_parameters: inferenceParametersSchema.default(inferenceParametersSchema.parse({})),
         /**
-         * Label tasks without chain-of-thought: ask for the first token's top logprobs, so the student
-         * learns the teacher's distribution softened by `hyperparameters.temperature`, not only its
-         * top label. Off by default: not every endpoint returns logprobs.
+         * Label tasks taught to the in-process student (no chain-of-thought): ask for the first
+         * token's top logprobs, so the student learns the teacher's distribution softened by
+         * `hyperparameters.temperature`, not only its top label. On unless set to false (soft-labels.ts);
+         * a teacher that answers without logprobs leaves the student on hard labels.
          */
-        soft_labels: z.boolean().default(false),
+        soft_labels: z.boolean().optional(),
         /**
          * Keep answers the teacher cut at `max_tokens` (`finish_reason: "length"`). Off by default: a
          * cut answer counts as a stage-1 failure (cause `truncated`), never as a silent success.
@@ -96,7 +98,7 @@ export const distillationSpecSchema = z
         accept_truncated: z.boolean().default(false),
       })
       .strict()
-      .default({ inference_parameters: inferenceParametersSchema.parse({}), soft_labels: false, accept_truncated: false }),
+      .default({ inference_parameters: inferenceParametersSchema.parse({}), accept_truncated: false }),
     prompt_settings: z
       .object({
         /** Ask the teacher to reason first; reasoning is kept for generative students, stripped for label ones. */
@@ -106,6 +108,22 @@ export const distillationSpecSchema = z
       })
       .strict()
       .default({ enable_chain_of_thought: false, max_len_summary: 60 }),
+    /**
+     * Teacher-generated data (Azure ML's data_generation), label tasks only: labels with fewer than
+     * `min_examples_per_label` training rows (gold-labelled) get `count_per_label` new user messages
+     * written by the teacher from `seeds_per_label` of their rows, deduplicated and decontaminated
+     * against validation_data (teacher-data-generation.ts). `prompt` fills {label}, {count}, {examples}.
+     */
+    data_generation: z
+      .object({
+        min_examples_per_label: z.number().int().min(1).max(10_000).default(20),
+        count_per_label: z.number().int().min(1).max(200).default(10),
+        seeds_per_label: z.number().int().min(1).max(20).default(3),
+        prompt: z.string().min(1).max(4000).optional(),
+        decontamination_ngram: z.number().int().min(3).max(50).default(8),
+      })
+      .strict()
+      .optional(),
     /** Under this share of examples with a usable teacher answer the job fails (Azure ML: 0.7). */
     min_success_ratio: z.number().min(0).max(1).default(0.7),
     /** Examples per stage-1 queue message. */
@@ -146,6 +164,14 @@ export const distillationSpecSchema = z
           ctx.addIssue({ code: 'custom', path: ['hyperparameters', k], message: `Azure ML serverless fine-tuning cannot apply ${k}; it takes num_epochs, batch_size and learning_rate_multiplier` });
         }
       }
+    } else if (spec.hyperparameters.temperature !== undefined && temperatureUnavailable(spec)) {
+      ctx.addIssue({ code: 'custom', path: ['hyperparameters', 'temperature'], message: `cannot apply: ${temperatureUnavailable(spec)}` });
+    }
+    if (spec.teacher_settings.soft_labels === true && softLabelsUnavailable(spec)) {
+      ctx.addIssue({ code: 'custom', path: ['teacher_settings', 'soft_labels'], message: `cannot apply: ${softLabelsUnavailable(spec)}` });
+    }
+    if (spec.data_generation && !isLabelTask(spec.task_type)) {
+      ctx.addIssue({ code: 'custom', path: ['data_generation'], message: `data generation writes messages per label; '${spec.task_type}' has no labels` });
     }
     if (spec.task_type === 'classification' && !spec.labels) {
       ctx.addIssue({ code: 'custom', path: ['labels'], message: 'classification jobs need their label set' });

@@ -13,6 +13,11 @@ export interface StepContext {
   abortSignal?: AbortSignal;
   /** Progress within this step (0..1); saved to the record, throttled. */
   progress(fraction: number, message?: string): Promise<void>;
+  /**
+   * Renews this worker's lease with an etag-guarded write, or throws when another worker took the
+   * job over: called right before an effect that must happen once per job (registering a version).
+   */
+  renewLease?(): Promise<void>;
 }
 
 export type StepResult =

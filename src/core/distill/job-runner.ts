@@ -179,6 +179,7 @@ export class JobRunner {
     const context: StepContext = {
       abortSignal: AbortSignal.any(signals),
       progress: (fraction) => owned.progress(lo + (hi - lo) * Math.min(1, Math.max(0, fraction))),
+      renewLease: () => owned.heartbeat().then(() => undefined),
     };
     const work = () => step.run(owned.record, task, context);
     const result = this.deps.traceStep ? await this.deps.traceStep(step.state, work) : await work();

@@ -64,6 +64,8 @@ export interface ArmSummary {
 
 export interface EvaluationSummary {
   testExamples: number;
+  /** The resolved gate (thresholds by task type and hosting); `minAgreementFrom` says where the bar came from. */
+  gate?: object;
   candidate: ArmSummary;
   current?: ArmSummary;
   nonInferiority?: unknown;

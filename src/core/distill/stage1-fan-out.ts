@@ -2,7 +2,8 @@ import { ConcurrencyError, DistilleryError } from '../errors.js';
 import type { JobRecord, OperationOptions } from '../ports.js';
 import { readJson, type DatasetJobsDeps } from './dataset-job-deps.js';
 import { readSource } from './dataset-job-submission.js';
-import { parseDatasetRows, type DatasetRow, type DistillationSpec } from './distillation-spec.js';
+import { labelsOf, parseDatasetRows, type DatasetRow, type DistillationSpec } from './distillation-spec.js';
+import { generateLabelRows } from './teacher-data-generation.js';
 import { JobFailure } from './job-failure.js';
 import type { JobSteps, Stage1Pending, Stage1Summary } from './job-steps.js';
 import { specOf } from './spec-to-task.js';
@@ -53,6 +54,7 @@ async function planChunks(deps: DatasetJobsDeps, job: JobRecord, spec: Distillat
     rows.push(...parsed.rows);
     duplicates += parsed.duplicates;
   }
+  if (spec.data_generation) rows.push(...(await generatedRows(deps, job, spec, rows, options)));
   const chunks = Math.ceil(rows.length / spec.chunk_size);
   for (let i = 0; i < chunks; i++) {
     const chunk = JSON.stringify({ index: i, rows: rows.slice(i * spec.chunk_size, (i + 1) * spec.chunk_size) });
@@ -68,6 +70,15 @@ async function planChunks(deps: DatasetJobsDeps, job: JobRecord, spec: Distillat
   };
   await deps.artifacts.upsert(`${base}/plan.json`, JSON.stringify(plan), { ...options, contentType: 'application/json' });
   return plan;
+}
+
+/** Teacher-written rows for sparse labels; the report is kept beside the plan. */
+async function generatedRows(deps: DatasetJobsDeps, job: JobRecord, spec: DistillationSpec, rows: DatasetRow[], options: OperationOptions): Promise<DatasetRow[]> {
+  const teacher = (deps.stage1Model ?? deps.model)(spec.teacher);
+  const generated = await generateLabelRows(teacher, labelsOf(spec) ?? [], rows, spec.data_generation!, options);
+  await deps.artifacts.upsert(`${stage1PathOf(job.id)}/generated.json`, JSON.stringify(generated.report), { ...options, contentType: 'application/json' });
+  deps.log?.(`job ${job.id}: data generation for ${generated.report.labels.length} labels: ${JSON.stringify(generated.report)}`);
+  return generated.rows;
 }
 
 /** Plans once, sends a message for every chunk without a result; `pending` until all have one. */

@@ -9,6 +9,8 @@ import { decidePromotion, evaluateCandidate, type ArmEvaluation, type CandidateE
 import { datasetPathOf, JobFailure } from './job-failure.js';
 import type { JobStep, StepContext } from './job-pipeline.js';
 import type { DatasetStepSummary, EvaluationSummary } from './job-steps.js';
+import { resolveGate, type GateSettings } from './distill-settings.js';
+import { measureTeacherSelfAgreement, wantsSelfAgreement, type TeacherSelfAgreement } from './teacher-self-agreement.js';
 import { DatasetTenantScope, datasetTenantSummary } from './tenant-scope.js';
 
 // Stage 2 of every distillation job: dataset → training → evaluation (and promotion). Each step's
@@ -24,6 +26,8 @@ export interface Stage2Deps {
   loadStudent(version: ModelVersion): Promise<ChatModel>;
   teacherModelId(task: TaskRuntime): string;
   now(): string;
+  /** The task's teacher, to measure its self-agreement when the gate asks (`calibrateFromTeacher`). */
+  teacher?(task: TaskRuntime): ChatModel;
   /** Tokenizer for fine-tuning file validation (cl100k_base). */
   countTokens?: (text: string) => number;
 }
@@ -172,6 +176,9 @@ async function trainStep(deps: Stage2Deps, job: JobRecord, task: TaskRuntime, co
     },
   );
   context.abortSignal?.throwIfAborted();
+  // A worker silent past its lease may have been replaced while it trained (#15 soak): only the
+  // lease holder registers, so a job never gets two versions.
+  await context.renewLease?.();
   return deps.registry.create({
     task: job.task,
     kind: trained.kind,
@@ -190,8 +197,10 @@ async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord
   const candidate = await deps.loadStudent(version);
   const promoted = await deps.registry.getPromoted(job.task);
   const current = promoted && promoted.version !== version.version ? await deps.loadStudent(promoted) : undefined;
-  const gate = task.config.distill.gate;
+  const configured = task.config.distill.gate;
   try {
+    const calibration = await calibrateGate(deps, task, test, configured, candidate);
+    const gate = calibration ? { ...configured, minAgreement: calibration.minAgreement } : configured;
     const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate });
     const decision = decidePromotion(evaluation, gate);
     const cascade = await evaluateCascade({ task, test, candidate });
@@ -203,7 +212,7 @@ async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord
     const canary = decision.promote && task.config.distill.canary.enabled ? initialCanary(version, task.config.distill.canary.steps, deps.now()) : undefined;
     return {
       outcome: decision.promote ? ('promoted' as const) : ('rejected' as const),
-      steps: { evaluation: summarizeEvaluation(evaluation), gate: decision, ...(cascade ? { cascade } : {}), ...(report ? { report } : {}), ...(canary ? { canary } : {}) },
+      steps: { evaluation: summarizeEvaluation(evaluation, calibration), gate: decision, ...(cascade ? { cascade } : {}), ...(report ? { report } : {}), ...(canary ? { canary } : {}) },
       log: { level: decision.promote ? ('info' as const) : ('warn' as const), message: `${decision.promote ? 'promoted' : 'rejected'} ${version.id}: ${decision.reasons.join('; ')}` },
     };
   } finally {
@@ -246,9 +255,21 @@ function summarizeArm(a: ArmEvaluation) {
   };
 }
 
-export function summarizeEvaluation(e: CandidateEvaluation): EvaluationSummary {
+/** The gate's bar from the teacher's self-agreement, when the task asks for it and it can be measured. */
+async function calibrateGate(deps: Stage2Deps, task: TaskRuntime, test: readonly DatasetExample[], settings: GateSettings, candidate: ChatModel) {
+  const calibrate = settings.calibrateFromTeacher;
+  const teacher = deps.teacher?.(task);
+  if (!calibrate || !teacher) return undefined;
+  const resolved = resolveGate(settings, { labelled: task.parseLabel !== undefined, hosting: candidate.hosting });
+  if (!wantsSelfAgreement(settings, resolved)) return undefined;
+  return measureTeacherSelfAgreement({ teacher, gate: resolved, test, samples: calibrate.samples, factor: calibrate.factor });
+}
+
+/** The job record's evaluation: the arms, the tests, and the gate they were judged by (with its calibration). */
+export function summarizeEvaluation(e: CandidateEvaluation, calibration?: TeacherSelfAgreement): EvaluationSummary {
   return {
     testExamples: e.testExamples,
+    gate: { ...e.gate, minAgreementFrom: calibration ? 'teacher-self-agreement' : 'configured-or-default', ...(calibration ? { teacherSelfAgreement: calibration } : {}) },
     candidate: summarizeArm(e.candidate),
     ...(e.current ? { current: summarizeArm(e.current) } : {}),
     ...(e.nonInferiority ? { nonInferiority: e.nonInferiority } : {}),

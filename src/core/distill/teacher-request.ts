@@ -1,7 +1,8 @@
 import type { ChatModelRequest } from '../chat/chat-model-types.js';
 import type { ChatMessage } from '../chat/chat-request-schema.js';
 import { labelsOf, type DatasetRow, type DistillationSpec } from './distillation-spec.js';
-import { isLabelTask, taskTypeSettings } from './task-types.js';
+import { wantsSoftLabels } from './soft-labels.js';
+import { taskTypeSettings } from './task-types.js';
 
 // What stage 1 asks the teacher for one row of a spec (the chunk worker, and the preflight's
 // sample inference, which must ask exactly the same).
@@ -16,7 +17,7 @@ export function teacherRequest(spec: DistillationSpec, row: DatasetRow): ChatMod
   const hasSystem = row.messages.some((m) => m.role === 'system' || m.role === 'developer');
   const messages: ChatMessage[] = hasSystem ? row.messages : [{ role: 'system', content: settings.systemPrompt }, ...row.messages];
   const p = spec.teacher_settings.inference_parameters;
-  const soft = spec.teacher_settings.soft_labels && isLabelTask(spec.task_type) && !spec.prompt_settings.enable_chain_of_thought;
+  const soft = wantsSoftLabels(spec);
   return {
     messages,
     ...(soft ? { logprobs: true, top_logprobs: 5 } : {}),

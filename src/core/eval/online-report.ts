@@ -1,15 +1,13 @@
 import type { Arm } from '../chat/chat-model-types.js';
-import { DistilleryError, invalidRequest } from '../errors.js';
-import { AGREEMENT_DEFINITION, agreementKind, matchesReference, pairAgreement, type AgreementKind, type AgreementTask } from '../pairs/pair-agreement.js';
-import { pairProvenance } from '../pairs/pair-provenance.js';
-import type { ArmOutput, PairRecord } from '../pairs/pair-record.js';
-import { AgreementTally, type AgreementEstimate, type ServedAgreementEstimate } from './agreement-estimates.js';
-import { sentenceChrf } from './chrf.js';
-import { LatencyHistogram, PERCENTILE_DEFINITION, type LatencySummary } from './latency-summary.js';
-import { findModelPrice, priceCall, savingsLedger, summarizeCost, type CostSummary, type Pricing, type SavingsLedger } from './pricing.js';
+import { invalidRequest } from '../errors.js';
+import { AGREEMENT_DEFINITION, type AgreementKind, type AgreementTask } from '../pairs/pair-agreement.js';
+import type { PairRecord } from '../pairs/pair-record.js';
+import type { AgreementEstimate, ServedAgreementEstimate } from './agreement-estimates.js';
+import { PERCENTILE_DEFINITION, type LatencySummary } from './latency-summary.js';
+import { accumulate, bucketOf, chooseBucket, coarsenToFit, newTask, type TaskAccumulator } from './online-report-accumulator.js';
+import { savingsLedger, summarizeCost, type CostSummary, type Pricing, type SavingsLedger } from './pricing.js';
 import { DEFAULT_MIN_SAMPLES, mcnemarExact, meanInterval, wilsonInterval, type Interval, type McNemarResult } from './statistics.js';
-import { RunningMoments } from './running-moments.js';
-import { TeacherOnlyAccumulator, type TeacherOnlyCost } from './teacher-only-cost.js';
+import type { TeacherOnlyCost } from './teacher-only-cost.js';
 
 // The online report: what logged traffic says about the student, per task and per arm, over a
 // time window. It streams over the pairs once and keeps only counters, running moments and
@@ -127,110 +125,6 @@ export interface OnlineReport {
   tasks: OnlineTaskReport[];
 }
 
-const BUCKET_CHOICES_IN_MS = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000, 604_800_000];
-const HOUR = 3_600_000;
-const MAX_BUCKETS = 48;
-
-interface ArmAccumulator {
-  models: Set<string>;
-  calls: number;
-  served: number;
-  errors: number;
-  latency: LatencyHistogram;
-  costUsd: number;
-  unpriced: number;
-  promptTokens: number;
-  completionTokens: number;
-}
-
-interface BucketAccumulator {
-  requests: number;
-  studentServed: number;
-  comparable: number;
-  agreements: number;
-  chrfSum: number;
-  chrfN: number;
-  costUsd: number;
-}
-
-interface TaskAccumulator {
-  task: string;
-  requests: number;
-  servedBy: Record<Arm, number>;
-  firstAt: string | null;
-  lastAt: string | null;
-  arms: Record<Arm, ArmAccumulator>;
-  kind: AgreementKind;
-  runtime: AgreementTask | undefined;
-  tally: AgreementTally;
-  /** Sentence chrF of the student against the teacher, random shadow sample, text tasks. */
-  chrf: RunningMoments;
-  refPairs: number;
-  refTeacherCorrect: number;
-  refStudentCorrect: number;
-  refB: number;
-  refC: number;
-  refServed: number;
-  refServedCorrect: number;
-  servedUsd: number;
-  overheadUsd: number;
-  teacherOnly: TeacherOnlyAccumulator;
-  buckets: Map<number, BucketAccumulator>;
-}
-
-const newArm = (): ArmAccumulator => ({ models: new Set(), calls: 0, served: 0, errors: 0, latency: new LatencyHistogram(), costUsd: 0, unpriced: 0, promptTokens: 0, completionTokens: 0 });
-
-function newTask(task: string, runtime: AgreementTask | undefined, pricing: Pricing): TaskAccumulator {
-  return {
-    task,
-    requests: 0,
-    servedBy: { teacher: 0, student: 0 },
-    firstAt: null,
-    lastAt: null,
-    arms: { teacher: newArm(), student: newArm() },
-    kind: agreementKind(runtime),
-    runtime,
-    tally: new AgreementTally(),
-    chrf: new RunningMoments(),
-    refPairs: 0,
-    refTeacherCorrect: 0,
-    refStudentCorrect: 0,
-    refB: 0,
-    refC: 0,
-    refServed: 0,
-    refServedCorrect: 0,
-    servedUsd: 0,
-    overheadUsd: 0,
-    teacherOnly: new TeacherOnlyAccumulator(pricing),
-    buckets: new Map(),
-  };
-}
-
-/** Cost of one arm's call: as logged, else priced now (unknown remote models stay unpriced). */
-function armCost(pricing: Pricing, out: ArmOutput): number | undefined {
-  if (typeof out.costUsd === 'number' && Number.isFinite(out.costUsd)) return out.costUsd;
-  const latencyInMs = Number.isFinite(out.latencyInMs) && out.latencyInMs >= 0 ? out.latencyInMs : undefined;
-  try {
-    if (findModelPrice(pricing, out.model)) {
-      if (!out.usage) return undefined;
-      return priceCall(pricing, { modelId: out.model, hosting: 'remote', usage: out.usage, latencyInMs: latencyInMs ?? 0 });
-    }
-    // No token price: a registry student running in-process, billed by compute time.
-    if (latencyInMs === undefined) return undefined;
-    return priceCall(pricing, { modelId: out.model, hosting: 'in-process', latencyInMs });
-  } catch (err) {
-    // A malformed logged record (negative tokens, say) stays unpriced rather than failing the report.
-    if (err instanceof DistilleryError) return undefined;
-    throw err;
-  }
-}
-
-function chooseBucket(since: number | undefined, until: number | undefined): number {
-  if (since === undefined || until === undefined || until <= since) return HOUR;
-  const span = until - since;
-  return BUCKET_CHOICES_IN_MS.find((b) => span / b <= MAX_BUCKETS) ?? BUCKET_CHOICES_IN_MS[BUCKET_CHOICES_IN_MS.length - 1]!;
-}
-
 function parseTime(value: string | undefined, param: string): number | undefined {
   if (value === undefined) return undefined;
   const t = Date.parse(value);
@@ -255,76 +149,16 @@ export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Itera
   let total = 0;
 
   for await (const pair of pairs as AsyncIterable<PairRecord>) {
-    // Records that are not pair-shaped are skipped, not fatal: a report reads whatever the store holds.
-    if (typeof pair?.task !== 'string' || typeof pair.createdAt !== 'string' || (pair.servedArm !== 'teacher' && pair.servedArm !== 'student')) continue;
-    if (options.task !== undefined && pair.task !== options.task) continue;
-    if (options.tenant !== undefined && pair.tenant !== options.tenant) continue;
-    const at = Date.parse(pair.createdAt);
-    if (Number.isNaN(at)) continue;
-    if (since !== undefined && at < since) continue;
-    if (until !== undefined && at >= until) continue;
+    const at = timeInReport(pair, options, since, until);
+    if (at === undefined) continue;
     total++;
     let acc = tasks.get(pair.task);
     if (!acc) tasks.set(pair.task, (acc = newTask(pair.task, options.tasks?.get(pair.task), options.pricing)));
-    accumulate(acc, pair, at);
-  }
-
-  function accumulate(acc: TaskAccumulator, pair: PairRecord, at: number): void {
-    acc.requests++;
-    acc.servedBy[pair.servedArm] = (acc.servedBy[pair.servedArm] ?? 0) + 1;
-    if (acc.firstAt === null || pair.createdAt < acc.firstAt) acc.firstAt = pair.createdAt;
-    if (acc.lastAt === null || pair.createdAt > acc.lastAt) acc.lastAt = pair.createdAt;
-    const bucketKey = Math.floor(at / bucketInMs) * bucketInMs;
-    let bucket = acc.buckets.get(bucketKey);
-    if (!bucket) acc.buckets.set(bucketKey, (bucket = { requests: 0, studentServed: 0, comparable: 0, agreements: 0, chrfSum: 0, chrfN: 0, costUsd: 0 }));
-    bucket.requests++;
-    if (pair.servedArm === 'student') bucket.studentServed++;
-
-    let teacherCost: number | undefined;
-    for (const arm of ['teacher', 'student'] as const) {
-      const out = pair[arm];
-      if (!out) continue;
-      const a = acc.arms[arm];
-      a.calls++;
-      a.models.add(out.model);
-      if (pair.servedArm === arm && out.role !== 'fallback_failed') a.served++;
-      if (out.error) a.errors++;
-      a.latency.record(out.latencyInMs);
-      if (out.usage) {
-        a.promptTokens += out.usage.promptTokens;
-        a.completionTokens += out.usage.completionTokens;
-      }
-      const cost = armCost(options.pricing, out);
-      if (cost === undefined) {
-        a.unpriced++;
-        continue;
-      }
-      a.costUsd += cost;
-      bucket.costUsd += cost;
-      if (pair.servedArm === arm) acc.servedUsd += cost;
-      else acc.overheadUsd += cost;
-      if (arm === 'teacher') teacherCost = cost;
-    }
-    const why = pairProvenance(pair);
-    acc.teacherOnly.add(pair, teacherCost, why.randomShadow);
-    accumulateAgreement(acc, pair, bucket, why.randomShadow);
+    accumulate(acc, pair, bucketOf(acc, at, bucketInMs), options.pricing);
   }
 
   // Without a window the bucket width is only known now: coarsen to at most MAX_BUCKETS.
-  if (options.bucketInMs === undefined && (since === undefined || until === undefined)) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const acc of tasks.values()) for (const k of acc.buckets.keys()) {
-      lo = Math.min(lo, k);
-      hi = Math.max(hi, k);
-    }
-    const span = hi - lo + bucketInMs;
-    const target = BUCKET_CHOICES_IN_MS.find((b) => b >= bucketInMs && span / b <= MAX_BUCKETS) ?? BUCKET_CHOICES_IN_MS[BUCKET_CHOICES_IN_MS.length - 1]!;
-    if (Number.isFinite(span) && target > bucketInMs) {
-      for (const acc of tasks.values()) acc.buckets = coarsen(acc.buckets, target);
-      bucketInMs = target;
-    }
-  }
+  if (options.bucketInMs === undefined && (since === undefined || until === undefined)) bucketInMs = coarsenToFit(tasks, bucketInMs);
 
   const taskReports = [...tasks.values()]
     .sort((a, b) => a.task.localeCompare(b.task))
@@ -342,54 +176,19 @@ export async function buildOnlineReport(pairs: AsyncIterable<PairRecord> | Itera
   };
 }
 
-/** The pair's verdict into the estimates; chrF and gold-label accuracy on the random shadow sample. */
-function accumulateAgreement(acc: TaskAccumulator, pair: PairRecord, bucket: BucketAccumulator, randomShadow: boolean): void {
-  const task = acc.runtime;
-  if (!task && pair.labels) acc.kind = 'label';
-  const verdict = pairAgreement(pair, task);
-  acc.tally.add(pair, verdict);
-  const served = matchesReference(pair, pair.servedArm, task);
-  if (served !== undefined && pair[pair.servedArm]?.role !== 'fallback_failed') {
-    acc.refServed++;
-    if (served) acc.refServedCorrect++;
-  }
-  if (verdict === 'not_comparable' || !randomShadow) return;
-  bucket.comparable++;
-  if (verdict === 'agree') bucket.agreements++;
-  if (acc.kind === 'text' && typeof pair.teacher?.text === 'string' && typeof pair.student?.text === 'string') {
-    const c = sentenceChrf(pair.student.text, [pair.teacher.text]).score;
-    acc.chrf.add(c);
-    bucket.chrfSum += c;
-    bucket.chrfN++;
-  }
-  const tc = matchesReference(pair, 'teacher', task);
-  const sc = matchesReference(pair, 'student', task);
-  if (tc === undefined || sc === undefined) return;
-  acc.refPairs++;
-  if (tc) acc.refTeacherCorrect++;
-  if (sc) acc.refStudentCorrect++;
-  if (sc && !tc) acc.refB++;
-  if (tc && !sc) acc.refC++;
+/** The pair's time when the report counts it; undefined when it is skipped. */
+function timeInReport(pair: PairRecord, options: OnlineReportOptions, since: number | undefined, until: number | undefined): number | undefined {
+  // Records that are not pair-shaped are skipped, not fatal: a report reads whatever the store holds.
+  if (typeof pair?.task !== 'string' || typeof pair.createdAt !== 'string' || (pair.servedArm !== 'teacher' && pair.servedArm !== 'student')) return undefined;
+  if (options.task !== undefined && pair.task !== options.task) return undefined;
+  if (options.tenant !== undefined && pair.tenant !== options.tenant) return undefined;
+  const at = Date.parse(pair.createdAt);
+  if (Number.isNaN(at)) return undefined;
+  if (since !== undefined && at < since) return undefined;
+  if (until !== undefined && at >= until) return undefined;
+  return at;
 }
 
-function coarsen(buckets: Map<number, BucketAccumulator>, width: number): Map<number, BucketAccumulator> {
-  const out = new Map<number, BucketAccumulator>();
-  for (const [k, b] of buckets) {
-    const key = Math.floor(k / width) * width;
-    const t = out.get(key);
-    if (!t) out.set(key, { ...b });
-    else {
-      t.requests += b.requests;
-      t.studentServed += b.studentServed;
-      t.comparable += b.comparable;
-      t.agreements += b.agreements;
-      t.chrfSum += b.chrfSum;
-      t.chrfN += b.chrfN;
-      t.costUsd += b.costUsd;
-    }
-  }
-  return out;
-}
 
 /** Gold-label accuracy: both arms and McNemar on the random shadow sample; what was served on every request. */
 function referenceSection(acc: TaskAccumulator, confidence: number): OnlineTaskReport['reference'] {
@@ -412,6 +211,32 @@ function referenceSection(acc: TaskAccumulator, confidence: number): OnlineTaskR
 }
 
 function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportOptions, confidence: number, minSamples: number): OnlineTaskReport {
+  const arms = armReports(acc);
+  const teacherOnly = acc.teacherOnly.finish(confidence);
+  const latencyDistribution = latencyHistograms(acc, options.latencyBins ?? 24);
+  const estimates = acc.tally.estimates(confidence, minSamples);
+  const reference = referenceSection(acc, confidence);
+  return {
+    task: acc.task,
+    requests: acc.requests,
+    servedBy: acc.servedBy,
+    firstAt: acc.firstAt,
+    lastAt: acc.lastAt,
+    arms,
+    agreement: {
+      kind: acc.kind,
+      definition: AGREEMENT_DEFINITION[acc.kind],
+      ...estimates,
+      text: acc.kind === 'text' ? { pairs: acc.chrf.n, chrf: acc.chrf.n > 0 ? meanInterval(acc.chrf.n, acc.chrf.mean, acc.chrf.variance(), confidence) : null } : null,
+    },
+    reference,
+    cost: costSection(acc, teacherOnly, options),
+    trend: { bucketInMs, buckets: trendBuckets(acc) },
+    latencyDistribution,
+  };
+}
+
+function armReports(acc: TaskAccumulator): Partial<Record<Arm, OnlineArmReport>> {
   const arms: Partial<Record<Arm, OnlineArmReport>> = {};
   for (const arm of ['teacher', 'student'] as const) {
     const a = acc.arms[arm];
@@ -429,11 +254,13 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
       tokens: { prompt: a.promptTokens, completion: a.completionTokens },
     };
   }
-  const teacherOnly = acc.teacherOnly.finish(confidence);
-  const teacherOnlyUsd = teacherOnly.usd;
+  return arms;
+}
+
+/** Both arms' latency histograms over one shared range, so the dashboard can overlay them. */
+function latencyHistograms(acc: TaskAccumulator, bins: number): OnlineTaskReport['latencyDistribution'] {
   const lo = Math.min(...[acc.arms.teacher, acc.arms.student].filter((a) => a.latency.count > 0).map((a) => a.latency.min));
   const hi = Math.max(...[acc.arms.teacher, acc.arms.student].filter((a) => a.latency.count > 0).map((a) => a.latency.max));
-  const bins = options.latencyBins ?? 24;
   const range = Number.isFinite(lo) && Number.isFinite(hi) ? { minInMs: lo, maxInMs: hi } : undefined;
   const counts: Partial<Record<Arm, number[]>> = {};
   let upper: number[] = [];
@@ -445,56 +272,43 @@ function finish(acc: TaskAccumulator, bucketInMs: number, options: OnlineReportO
       counts[arm] = d.map((b) => b.count);
     }
   }
-  const estimates = acc.tally.estimates(confidence, minSamples);
-  const reference = referenceSection(acc, confidence);
+  return { upperInMs: upper, counts };
+}
+
+function costSection(acc: TaskAccumulator, teacherOnly: OnlineTaskReport['cost']['teacherOnly'], options: OnlineReportOptions): OnlineTaskReport['cost'] {
+  const teacherOnlyUsd = teacherOnly.usd;
   return {
-    task: acc.task,
-    requests: acc.requests,
-    servedBy: acc.servedBy,
-    firstAt: acc.firstAt,
-    lastAt: acc.lastAt,
-    arms,
-    agreement: {
-      kind: acc.kind,
-      definition: AGREEMENT_DEFINITION[acc.kind],
-      ...estimates,
-      text: acc.kind === 'text' ? { pairs: acc.chrf.n, chrf: acc.chrf.n > 0 ? meanInterval(acc.chrf.n, acc.chrf.mean, acc.chrf.variance(), confidence) : null } : null,
-    },
-    reference,
-    cost: {
-      servedUsd: acc.servedUsd,
-      overheadUsd: acc.overheadUsd,
-      total: summarizeCost(acc.requests, acc.servedUsd + acc.overheadUsd),
-      teacherOnlyUsd,
-      teacherOnlyEstimated: teacherOnly.estimatedRequests > 0,
-      teacherOnly,
-      ledger:
-        teacherOnlyUsd === null
-          ? null
-          : savingsLedger({
-              requests: acc.requests,
-              teacherOnlyCostUsd: teacherOnlyUsd,
-              servedCostUsd: acc.servedUsd,
-              shadowCostUsd: acc.overheadUsd,
-              judgeCostUsd: options.fixedCostsUsd?.[acc.task]?.judgeCostUsd ?? 0,
-              trainingCostUsd: options.fixedCostsUsd?.[acc.task]?.trainingCostUsd ?? 0,
-            }),
-    },
-    trend: {
-      bucketInMs,
-      buckets: [...acc.buckets.entries()]
-        .sort((a, b) => a[0] - b[0])
-        .map(([k, b]) => ({
-          start: new Date(k).toISOString(),
-          requests: b.requests,
-          studentServedShare: b.requests > 0 ? b.studentServed / b.requests : 0,
-          comparable: b.comparable,
-          agreements: b.agreements,
-          agreementRate: b.comparable > 0 ? b.agreements / b.comparable : null,
-          chrfMean: b.chrfN > 0 ? b.chrfSum / b.chrfN : null,
-          costUsd: b.costUsd,
-        })),
-    },
-    latencyDistribution: { upperInMs: upper, counts },
+    servedUsd: acc.servedUsd,
+    overheadUsd: acc.overheadUsd,
+    total: summarizeCost(acc.requests, acc.servedUsd + acc.overheadUsd),
+    teacherOnlyUsd,
+    teacherOnlyEstimated: teacherOnly.estimatedRequests > 0,
+    teacherOnly,
+    ledger:
+      teacherOnlyUsd === null
+        ? null
+        : savingsLedger({
+            requests: acc.requests,
+            teacherOnlyCostUsd: teacherOnlyUsd,
+            servedCostUsd: acc.servedUsd,
+            shadowCostUsd: acc.overheadUsd,
+            judgeCostUsd: options.fixedCostsUsd?.[acc.task]?.judgeCostUsd ?? 0,
+            trainingCostUsd: options.fixedCostsUsd?.[acc.task]?.trainingCostUsd ?? 0,
+          }),
   };
+}
+
+function trendBuckets(acc: TaskAccumulator): TrendBucket[] {
+  return [...acc.buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, b]) => ({
+      start: new Date(k).toISOString(),
+      requests: b.requests,
+      studentServedShare: b.requests > 0 ? b.studentServed / b.requests : 0,
+      comparable: b.comparable,
+      agreements: b.agreements,
+      agreementRate: b.comparable > 0 ? b.agreements / b.comparable : null,
+      chrfMean: b.chrfN > 0 ? b.chrfSum / b.chrfN : null,
+      costUsd: b.costUsd,
+    }));
 }

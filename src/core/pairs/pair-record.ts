@@ -35,6 +35,8 @@ export interface PairRecord {
   id: string;
   task: string;
   tenant: string;
+  /** Public id of the API key that made the request (never the key): per-key usage and spend. */
+  keyId?: string;
   /** ISO-8601 time the request arrived. */
   createdAt: string;
   request: {

@@ -358,6 +358,7 @@ class Exchange {
       id: this.inv.requestId,
       task: task.config.name,
       tenant: this.inv.tenant,
+      ...(this.inv.keyId ? { keyId: this.inv.keyId } : {}),
       createdAt: this.createdAt,
       request: {
         messages,

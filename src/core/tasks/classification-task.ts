@@ -26,6 +26,11 @@ export const featurizerSettingsSchema = z
     max_tokens: z.number().int().min(1).max(10_000).default(256),
     /** Two-input tasks: the text is split at this separator and pair features replace n-grams (pair-featurizer.ts). */
     pair_separator: z.string().min(1).max(64).optional(),
+    /**
+     * Sequence students (the convolutional one): the word ids in order, no n-grams, padded with id
+     * `buckets` (an all-zero embedding row) to at least this many, so every filter window fits.
+     */
+    sequence_pad_to: z.number().int().min(1).max(16).optional(),
   })
   .refine((s) => s.char_ngram_min <= s.char_ngram_max, {
     message: 'char_ngram_min must not exceed char_ngram_max.',
@@ -61,8 +66,17 @@ export const studentHyperparametersSchema = z.object({
    * the n-gram one and keeps the better on the validation split.
    */
   pair_separator: z.string().min(1).max(64).optional(),
-  /** Which featurizer this student uses; the candidate search sets it. */
-  featurizer: z.enum(['ngrams', 'pair']).default('ngrams'),
+  /**
+   * Which student kind: the n-gram embedding bag, the pair-aware bag, or the convolutional sequence
+   * student (hashed word embeddings → 1-D convolutions → max-pool → linear); the candidate search sets it.
+   */
+  featurizer: z.enum(['ngrams', 'pair', 'conv']).default('ngrams'),
+  /** Convolutional candidate: filters per window size; 0 leaves it out of the candidate search. */
+  conv_filters: z.number().int().min(0).max(512).default(32),
+  /** Convolutional candidate: window sizes in words (one filter bank each). */
+  conv_windows: z.array(z.number().int().min(1).max(5)).min(1).max(4).default([2, 3]),
+  conv_embedding_dim: z.number().int().min(1).max(512).default(32),
+  conv_learning_rate: z.number().positive().max(10).default(0.05),
   /** Wall-clock budget for training all candidates; a candidate is not started once it is spent. */
   candidate_budget_in_ms: z.number().int().positive().default(60_000),
 }).refine((h) => h.featurizer !== 'pair' || h.pair_separator !== undefined, {
@@ -100,6 +114,7 @@ export function featurizerSettingsOf(hp: StudentHyperparameters): FeaturizerSett
     char_ngram_min: hp.char_ngram_min,
     char_ngram_max: hp.char_ngram_max,
     max_tokens: hp.max_tokens,
+    ...(hp.featurizer === 'conv' ? { word_ngrams: 1, char_ngram_min: 0, char_ngram_max: 0, sequence_pad_to: Math.max(...hp.conv_windows) } : {}),
     ...(hp.featurizer === 'pair' && hp.pair_separator !== undefined ? { pair_separator: hp.pair_separator } : {}),
   };
 }

@@ -57,6 +57,7 @@ export function createFeaturizer(input: Partial<FeaturizerSettings> | Featurizer
     throw invalidRequest(`Invalid featurizer settings: ${issue?.message ?? 'invalid'}`, issue?.path.join('.') ?? null);
   }
   const settings = Object.freeze({ ...parsed.data });
+  if (settings.sequence_pad_to !== undefined) return sequenceFeaturizer(settings, settings.sequence_pad_to);
   if (settings.pair_separator !== undefined) return pairFeaturizer(settings, settings.pair_separator);
   const { buckets, word_ngrams: wordN, char_ngram_min: minN, char_ngram_max: maxN, max_tokens: maxTokens } = settings;
   const charNgrams = minN > 0 && maxN > 0;
@@ -126,6 +127,29 @@ function pairFeaturizer(settings: FeaturizerSettings, separator: string): Featur
       const a = tokenize(first).slice(0, settings.max_tokens);
       const b = tokenize(second).slice(0, settings.max_tokens);
       return pairFeatures(a, b, settings.buckets);
+    },
+  };
+}
+
+/**
+ * Sequence students: one bucket id per word, in order (the convolution sees word order itself),
+ * then id `buckets` — the padding row — up to `padTo` so the widest filter window always fits.
+ */
+function sequenceFeaturizer(settings: FeaturizerSettings, padTo: number): Featurizer {
+  const { buckets, max_tokens: maxTokens } = settings;
+  return {
+    settings,
+    featurize(text: string): Features {
+      if (typeof text !== 'string') throw invalidRequest('Text to classify must be a string.');
+      let words = tokenize(text);
+      if (words.length > maxTokens) words = words.slice(0, maxTokens);
+      const ids = new Int32Array(Math.max(words.length, padTo)).fill(buckets);
+      words.forEach((w, k) => {
+        let h = step(FNV_OFFSET, KIND_WORD);
+        for (let i = 0; i < w.length; i++) h = step(h, w.charCodeAt(i));
+        ids[k] = (h >>> 0) % buckets;
+      });
+      return { ids, tokenCount: words.length };
     },
   };
 }

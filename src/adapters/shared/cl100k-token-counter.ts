@@ -1,0 +1,36 @@
+import type { Tiktoken } from 'js-tiktoken/lite';
+import type { Usage } from '../../core/chat/chat-model-types.js';
+import type { ChatMessage } from '../../core/chat/chat-request-schema.js';
+import { countChatUsage, estimateTokenCount } from '../../core/chat/chat-token-count.js';
+
+// One cl100k_base tokenizer for every model that counts its own usage (the in-process student, the
+// demo teacher), so both arms count the same prompt alike. Building it parses ~100k ranks and
+// blocks the event loop for 0.1-0.6 s, so it is never built on a request: `warmCl100k()` runs
+// where a model is warmed (promotion, start-up); until it is ready a request counts with the
+// 4-characters estimate and says so (`source: 'estimated'`), and schedules the build for later.
+
+let encoder: Tiktoken | undefined;
+let loading: Promise<void> | undefined;
+
+/** Builds the tokenizer once (lite entry + one rank file: the other encodings are never parsed). */
+export function warmCl100k(): Promise<void> {
+  loading ??= (async () => {
+    const [{ Tiktoken }, ranks] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/cl100k_base')]);
+    encoder = new Tiktoken(ranks.default);
+  })();
+  return loading;
+}
+
+/** Whether counts are exact cl100k_base counts yet. */
+export function cl100kReady(): boolean {
+  return encoder !== undefined;
+}
+
+/** Usage of a locally answered request: cl100k_base when loaded, else the estimate (marked). */
+export function countLocalUsage(messages: readonly ChatMessage[], answer: string): Usage {
+  const enc = encoder;
+  if (enc) return countChatUsage(messages, answer, (t) => (t ? enc.encode(t).length : 0), 'counted');
+  // Off this request's path: the next turn of the event loop, not before the response.
+  if (!loading) setImmediate(() => void warmCl100k().catch(() => undefined));
+  return countChatUsage(messages, answer, estimateTokenCount, 'estimated');
+}
