@@ -1,77 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDistillery, type Distillery } from '../../src/compose/index.js';
-import { loadConfig } from '../../src/config.js';
-import type { JobRecord, JobState, TrainedModel, Trainer, TrainRequest } from '../../src/core/ports.js';
-import { FsArtifactStore } from '../../src/adapters/local/fs-artifact-store.js';
-import { LocalOnnxTrainer } from '../../src/adapters/onnx/local-onnx-trainer.js';
-import { clincSubset } from '../fixtures/clinc150.js';
-import { teacherLabelledPair } from '../fixtures/pair-records.js';
+import type { Distillery } from '../../src/compose/index.js';
+import type { JobRecord } from '../../src/core/ports.js';
+import { startIntentJobPlatform, type IntentJobPlatform } from '../fixtures/intent-job-platform.js';
 
 // Jobs survive workers dying between steps, run exactly once, and a candidate that fails the
 // gate never replaces the serving student. Pairs are seeded straight into the store (stage 1 is
 // tested elsewhere); the teacher is never called here.
 
-const data = clincSubset(['banking']);
-let dir: string;
+let p: IntentJobPlatform;
 let d: Distillery;
-let crashAfter: JobState | undefined;
-let sabotage = false;
-
-/** Trains on shuffled labels when `sabotage` is set: a deliberately bad candidate. */
-class SometimesBadTrainer implements Trainer {
-  readonly kind = 'local-onnx';
-  constructor(private readonly inner: LocalOnnxTrainer) {}
-  train(request: TrainRequest, options?: Parameters<Trainer['train']>[1]): Promise<TrainedModel> {
-    if (!sabotage) return this.inner.train(request, options);
-    const labels = request.train.map((e) => e.label);
-    const shuffled = request.train.map((e, i) => ({ ...e, label: labels[(i * 7 + 3) % labels.length] }));
-    return this.inner.train({ ...request, train: shuffled }, options);
-  }
-}
-
-const pair = (i: number, text: string, label: string) => teacherLabelledPair(i, { task: 'intents', text, label });
 
 beforeEach(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'distillery-recovery-'));
-  crashAfter = undefined;
-  sabotage = false;
-  const config = loadConfig({
-    DISTILLERY_DATA_DIR: dir,
-    DISTILLERY_CONFIG_JSON: JSON.stringify({
-      models: { teacher: { baseURL: 'http://127.0.0.1:9/v1', auth: 'none' } },
-      tasks: [
-        {
-          name: 'intents',
-          teacher: 'teacher',
-          student: { source: 'registry' },
-          classification: { labels: data.labels, student: { epochs: 6 } },
-          routing: { policy: { type: 'pinned', arm: 'student' } },
-          distill: { threshold: null, dataset: { minExamples: 100 }, gate: { minAgreement: 0.8, minTestExamples: 50 } },
-        },
-      ],
-    }),
-  });
-  // The real trainer, writing where the composition keeps artifacts, behind a wrapper that can sabotage a run.
-  const trainer = new SometimesBadTrainer(new LocalOnnxTrainer({ artifacts: new FsArtifactStore({ root: path.join(dir, 'artifacts') }) }));
-  d = await createDistillery(config, {
-    trainers: { 'local-onnx': trainer },
-    afterJobStep: (job, step) => {
-      if (step === crashAfter) {
-        crashAfter = undefined;
-        throw new Error(`worker died after ${step} (job now ${job.state})`);
-      }
-    },
-  });
-  await d.pairStore.upsertMany([...data.train, ...data.val].map((r, i) => pair(i, r.text, r.label)));
+  p = await startIntentJobPlatform();
+  d = p.d;
 });
 
-afterEach(async () => {
-  await d.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => p.close());
 
 async function versions() {
   const out = [];
@@ -83,7 +27,7 @@ describe('job recovery', () => {
   for (const step of ['queued', 'building_dataset', 'training', 'evaluating'] as const) {
     it(`a worker dying after '${step}' leaves a job that completes exactly once`, async () => {
       const { job } = await d.triggers.request('intents', { type: 'manual' });
-      crashAfter = step;
+      p.controls.crashAfter = step;
       await expect(d.runner.run(job.id)).rejects.toThrow(/worker died/);
       const midway = (await d.jobStore.get(job.id))!;
       expect(midway.state).not.toBe('failed');
@@ -127,7 +71,7 @@ describe('job recovery', () => {
   it('a gate that rejects a bad candidate keeps the current student serving', async () => {
     const good = await d.triggers.request('intents', { type: 'manual' });
     expect((await d.runner.run(good.job.id))?.outcome).toBe('promoted');
-    sabotage = true;
+    p.controls.sabotage = true;
     const bad = await d.triggers.request('intents', { type: 'manual' });
     const rejected = (await d.runner.run(bad.job.id))!;
     expect(rejected.state).toBe('succeeded');

@@ -1,80 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDistillery, type Distillery } from '../../src/compose/index.js';
-import { loadConfig } from '../../src/config.js';
-import type { JobRecord, JobState, TrainedModel, Trainer, TrainRequest } from '../../src/core/ports.js';
-import { FsArtifactStore } from '../../src/adapters/local/fs-artifact-store.js';
-import { LocalOnnxTrainer } from '../../src/adapters/onnx/local-onnx-trainer.js';
-import { clincSubset } from '../fixtures/clinc150.js';
-import { teacherLabelledPair } from '../fixtures/pair-records.js';
+import type { Distillery } from '../../src/compose/index.js';
+import type { JobRecord } from '../../src/core/ports.js';
+import { startIntentJobPlatform, type IntentJobPlatform } from '../fixtures/intent-job-platform.js';
 
 // The job record belongs to its worker (#15 row 1): triggers that fire while a job trains are
 // recorded beside it, the job still reaches `succeeded`, and one follow-up job runs for them.
 // Training progress reaches the record as it rises (#13 item 2). Same setup as the recovery test.
 
-const data = clincSubset(['banking']);
-let dir: string;
+let p: IntentJobPlatform;
 let d: Distillery;
-let crashAfter: JobState | undefined;
-let sabotage = false;
-let duringTraining: ((request: TrainRequest, options: Parameters<Trainer['train']>[1]) => Promise<void>) | undefined;
-
-/** Trains on shuffled labels when `sabotage` is set: a deliberately bad candidate. */
-class SometimesBadTrainer implements Trainer {
-  readonly kind = 'local-onnx';
-  constructor(private readonly inner: LocalOnnxTrainer) {}
-  async train(request: TrainRequest, options?: Parameters<Trainer['train']>[1]): Promise<TrainedModel> {
-    await duringTraining?.(request, options);
-    if (!sabotage) return this.inner.train(request, options);
-    const labels = request.train.map((e) => e.label);
-    const shuffled = request.train.map((e, i) => ({ ...e, label: labels[(i * 7 + 3) % labels.length] }));
-    return this.inner.train({ ...request, train: shuffled }, options);
-  }
-}
-
-const pair = (i: number, text: string, label: string) => teacherLabelledPair(i, { task: 'intents', text, label });
 
 beforeEach(async () => {
-  duringTraining = undefined;
-  dir = mkdtempSync(path.join(tmpdir(), 'distillery-recovery-'));
-  crashAfter = undefined;
-  sabotage = false;
-  const config = loadConfig({
-    DISTILLERY_DATA_DIR: dir,
-    DISTILLERY_CONFIG_JSON: JSON.stringify({
-      models: { teacher: { baseURL: 'http://127.0.0.1:9/v1', auth: 'none' } },
-      tasks: [
-        {
-          name: 'intents',
-          teacher: 'teacher',
-          student: { source: 'registry' },
-          classification: { labels: data.labels, student: { epochs: 6 } },
-          routing: { policy: { type: 'pinned', arm: 'student' } },
-          distill: { threshold: null, dataset: { minExamples: 100 }, gate: { minAgreement: 0.8, minTestExamples: 50 } },
-        },
-      ],
-    }),
-  });
-  // The real trainer, writing where the composition keeps artifacts, behind a wrapper that can sabotage a run.
-  const trainer = new SometimesBadTrainer(new LocalOnnxTrainer({ artifacts: new FsArtifactStore({ root: path.join(dir, 'artifacts') }) }));
-  d = await createDistillery(config, {
-    trainers: { 'local-onnx': trainer },
-    afterJobStep: (job, step) => {
-      if (step === crashAfter) {
-        crashAfter = undefined;
-        throw new Error(`worker died after ${step} (job now ${job.state})`);
-      }
-    },
-  });
-  await d.pairStore.upsertMany([...data.train, ...data.val].map((r, i) => pair(i, r.text, r.label)));
+  p = await startIntentJobPlatform();
+  d = p.d;
 });
 
-afterEach(async () => {
-  await d.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => p.close());
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutInMs = 60_000) {
   const deadline = Date.now() + timeoutInMs;
@@ -88,7 +29,7 @@ describe('job ownership', () => {
   it('two manual triggers during training: the job still succeeds, then one follow-up job runs', async () => {
     const progress: number[] = [];
     let calls = 0;
-    duringTraining = async (request, options) => {
+    p.controls.duringTraining = async (request, options) => {
       if (calls++ > 0) return;
       // Two manual triggers (what POST /admin/tasks/{task}/distill calls) while the job trains.
       const first = await d.triggers.request('intents', { type: 'manual', detail: 'operator 1' });
