@@ -81,3 +81,39 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
     }
   }
 }
+
+export interface RetryWithinBudgetOptions {
+  /** Which failures are worth waiting out (e.g. a fine-tuning quota); others are thrown at once. */
+  isRetryable(err: unknown): boolean;
+  /** The wait when the failure gives no hint. */
+  intervalInMs: number;
+  /** Total time to keep waiting; then `onExhausted` says what to throw. */
+  budgetInMs: number;
+  /** The failure's own hint (default: the hint an adapter put on the error, see retryHintInMs). */
+  hintInMs?: (err: unknown) => number | undefined;
+  onWait?: (err: unknown, waitInMs: number, attempt: number) => void;
+  onExhausted: (err: unknown, waitedInMs: number) => Error;
+  abortSignal?: AbortSignal;
+  now?: () => number;
+}
+
+/**
+ * Calls until it succeeds or fails otherwise, waiting out retryable failures (the hint, else a fixed
+ * interval, never past the budget) — a resource limit that frees up in minutes, not a flaky call.
+ */
+export async function retryWithinBudget<T>(call: () => Promise<T>, options: RetryWithinBudgetOptions): Promise<T> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!options.isRetryable(err)) throw err;
+      const waited = now() - started;
+      if (waited >= options.budgetInMs) throw options.onExhausted(err, waited);
+      const wait = Math.min((options.hintInMs ?? retryHintInMs)(err) ?? options.intervalInMs, options.budgetInMs - waited);
+      options.onWait?.(err, wait, attempt);
+      await abortableSleep(Math.max(1, wait), options.abortSignal);
+    }
+  }
+}

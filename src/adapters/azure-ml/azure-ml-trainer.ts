@@ -5,7 +5,7 @@ import { DistilleryError, isAbortError, UpstreamError } from '../../core/errors.
 import { priceFineTuning } from '../../core/eval/fine-tuning-prices.js';
 import { hash53 } from '../../core/hash.js';
 import type { OperationOptions, Trainer, TrainedModel, TrainRequest } from '../../core/ports.js';
-import { abortableSleep } from '../../core/retry.js';
+import { abortableSleep, retryWithinBudget } from '../../core/retry.js';
 import { AzureMLError, type ArmResource, type AzureMLClient, type AzureMLJobProperties } from './azure-ml-rest-client.js';
 
 // Stage 2 on Azure ML: the generative students of the case study (Phi-4-mini, Phi-3.5-mini,
@@ -167,22 +167,16 @@ export class AzureMLTrainer implements Trainer {
     return name;
   }
 
-  private async withQuotaWait<T>(call: () => Promise<T>, abortSignal: AbortSignal | undefined, progress: Progress): Promise<T> {
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!isQuotaError(err)) throw err;
-        const waited = Date.now() - started;
-        if (waited >= this.o.maxQuotaWaitInMs) {
-          throw new JobFailure(`Gave up submitting the Azure ML job after waiting ${Math.round(waited / 1000)} s for quota: ${(err as Error).message}`, 'fine_tuning_quota_exhausted');
-        }
-        const wait = Math.min((err as AzureMLError).retryAfterInMs ?? this.o.quotaRetryIntervalInMs, this.o.maxQuotaWaitInMs - waited);
-        progress(0.05, `Azure ML quota reached (${(err as AzureMLError).code ?? (err as AzureMLError).status}), waiting ${wait} ms (attempt ${attempt})`);
-        await abortableSleep(Math.max(1, wait), abortSignal);
-      }
-    }
+  private withQuotaWait<T>(call: () => Promise<T>, abortSignal: AbortSignal | undefined, progress: Progress): Promise<T> {
+    return retryWithinBudget(call, {
+      isRetryable: isQuotaError,
+      intervalInMs: this.o.quotaRetryIntervalInMs,
+      budgetInMs: this.o.maxQuotaWaitInMs,
+      onWait: (err, wait, attempt) => progress(0.05, `Azure ML quota reached (${(err as AzureMLError).code ?? (err as AzureMLError).status}), waiting ${wait} ms (attempt ${attempt})`),
+      onExhausted: (err, waited) =>
+        new JobFailure(`Gave up submitting the Azure ML job after waiting ${Math.round(waited / 1000)} s for quota: ${(err as Error).message}`, 'fine_tuning_quota_exhausted'),
+      ...(abortSignal ? { abortSignal } : {}),
+    });
   }
 
   private async follow(name: string, initial: AmlJob, abortSignal: AbortSignal | undefined, progress: Progress): Promise<AmlJob> {

@@ -9,7 +9,7 @@ import type { OperationOptions, Trainer, TrainedModel, TrainRequest } from '../.
 import type { ModelSettings } from '../../core/chat/model-settings.js';
 import { createOpenAIClient } from './create-openai-client.js';
 import type { CreateModelOptions } from './openai-client-options.js';
-import { abortableSleep } from '../../core/retry.js';
+import { abortableSleep, retryWithinBudget } from '../../core/retry.js';
 import { retryAfterHeaderInMs } from '../shared/retry-after-header.js';
 
 // Stage 2 on Azure OpenAI (or OpenAI) fine-tuning: upload the train/validation JSONL, create the
@@ -345,30 +345,18 @@ export class AzureOpenAIFineTuningTrainer implements Trainer {
   }
 
   /** Runs `call`, waiting and retrying while the service says its job/quota limit is reached. */
-  private async withQuotaRetry<T>(
-    call: () => Promise<T>,
-    abortSignal: AbortSignal | undefined,
-    what: string,
-    onWait?: (message: string) => void,
-  ): Promise<T> {
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!isQuotaError(err)) throw err;
-        const waited = Date.now() - started;
-        if (waited >= this.maxQuotaWaitInMs) {
-          throw new JobFailure(
-            `Gave up on ${what} after waiting ${Math.round(waited / 1000)} s for the fine-tuning quota: ${(err as APIError).message}`,
-            'fine_tuning_quota_exhausted',
-          );
-        }
-        const wait = Math.min(retryAfterHeaderInMs((err as APIError).headers, Date.now()) ?? this.quotaRetryIntervalInMs, this.maxQuotaWaitInMs - waited);
-        (onWait ?? ((m: string) => this.log(m)))(`${what}: resource limit reached (${errorCode(err as APIError) ?? (err as APIError).status}), waiting ${wait} ms (attempt ${attempt})`);
-        await abortableSleep(Math.max(1, wait), abortSignal);
-      }
-    }
+  private withQuotaRetry<T>(call: () => Promise<T>, abortSignal: AbortSignal | undefined, what: string, onWait?: (message: string) => void): Promise<T> {
+    return retryWithinBudget(call, {
+      isRetryable: isQuotaError,
+      intervalInMs: this.quotaRetryIntervalInMs,
+      budgetInMs: this.maxQuotaWaitInMs,
+      hintInMs: (err) => retryAfterHeaderInMs((err as APIError).headers, Date.now()),
+      onWait: (err, wait, attempt) =>
+        (onWait ?? ((m: string) => this.log(m)))(`${what}: resource limit reached (${errorCode(err as APIError) ?? (err as APIError).status}), waiting ${wait} ms (attempt ${attempt})`),
+      onExhausted: (err, waited) =>
+        new JobFailure(`Gave up on ${what} after waiting ${Math.round(waited / 1000)} s for the fine-tuning quota: ${(err as APIError).message}`, 'fine_tuning_quota_exhausted'),
+      ...(abortSignal ? { abortSignal } : {}),
+    });
   }
 
   // --- polling -------------------------------------------------------------------------------------
