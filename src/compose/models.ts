@@ -7,7 +7,7 @@ import { DistilleryError } from '../core/errors.js';
 import type { ChatModel, Clock, ModelResolver, ModelVersion } from '../core/ports.js';
 import { CircuitBreakerChatModel } from '../core/routing/circuit-breaker.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
-import { traceChatModel } from '../telemetry.js';
+import { traceChatModel } from '../telemetry-ports.js';
 import type { ComposeOptions } from './compose-options.js';
 import type { Stores } from './stores.js';
 

@@ -131,7 +131,7 @@ describe('routing by a quality target', () => {
 
 describe('telemetry wrapper', () => {
   it("keeps the student's calibrated τ visible to the gateway", async () => {
-    const { traceChatModel } = await import('../../src/telemetry.js');
+    const { traceChatModel } = await import('../../src/telemetry-ports.js');
     const calibration = { threshold: 0.9, target: { minAgreement: 0.98, confidence: 0.95 } };
     const model = { id: 's', hosting: 'in-process' as const, cascadeCalibration: calibration, generate: async () => { throw new Error('unused'); }, stream: async function* () {} };
     expect(traceChatModel(model, 'student').cascadeCalibration).toEqual(calibration);

@@ -19,8 +19,6 @@ import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../fixtures/fake-openai-server.js';
 import {
   parseAuthenticationString,
-  traceChatModel,
-  tracePairStore,
   recordAgreement,
   recordRequest,
   sanitizeAttributes,
@@ -28,6 +26,7 @@ import {
   withSpan,
   type Telemetry,
 } from '../../src/telemetry.js';
+import { traceChatModel, tracePairStore } from '../../src/telemetry-ports.js';
 
 // A prompt that must never reach telemetry, whatever key or path it is smuggled through.
 const PROMPT = 'My card 4111 1111 1111 1111 was charged twice, please refund me';
