@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { Tiktoken } from 'js-tiktoken/lite';
+import { countCl100kTokens } from '../adapters/shared/cl100k-token-counter.js';
 import { azureMLTrainer } from './azure-ml-trainer.js';
 import type { Config } from '../config.js';
 import { DatasetJobs, STAGE1_CHUNK_KIND } from '../core/distill/dataset-jobs.js';
@@ -103,18 +102,4 @@ export function createDistillation(config: Config, deps: DistillationDeps, optio
     preflight: (task) => preflightStudent({ model: deps.models.configuredModel, trainers: stage2.trainers }, task.config),
   });
   return { runner, datasetJobs, dispatchJobMessage, triggers };
-}
-
-// The BPE ranks take ~100 ms to load: only jobs that validate fine-tuning files pay for them, and
-// the package is required then (the counter is synchronous), not imported at cold start.
-const require = createRequire(import.meta.url);
-let encoding: Tiktoken | undefined;
-function countCl100kTokens(text: string): number {
-  if (!encoding) {
-    const { Tiktoken } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
-    // The CommonJS build exports the ranks object itself (the ES build as its default export).
-    const ranks = require('js-tiktoken/ranks/cl100k_base') as (typeof import('js-tiktoken/ranks/cl100k_base'))['default'];
-    encoding = new Tiktoken(ranks);
-  }
-  return encoding.encode(text).length;
 }

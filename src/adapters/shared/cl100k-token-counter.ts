@@ -1,4 +1,5 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
+import { createRequire } from 'node:module';
 import type { Usage } from '../../core/chat/chat-model-types.js';
 import type { ChatMessage } from '../../core/chat/chat-request-schema.js';
 import { countChatUsage, estimateTokenCount } from '../../core/chat/chat-token-count.js';
@@ -19,6 +20,22 @@ export function warmCl100k(): Promise<void> {
     encoder = new Tiktoken(ranks.default);
   })();
   return loading;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Tokens of `text`, building the tokenizer synchronously if it is not built yet: for job work
+ * (fine-tuning file validation), never for a request. The same one tokenizer as warmCl100k's.
+ */
+export function countCl100kTokens(text: string): number {
+  if (!encoder) {
+    const { Tiktoken } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
+    // The CommonJS build exports the ranks object itself (the ES build as its default export).
+    const ranks = require('js-tiktoken/ranks/cl100k_base') as (typeof import('js-tiktoken/ranks/cl100k_base'))['default'];
+    encoder = new Tiktoken(ranks);
+  }
+  return encoder.encode(text).length;
 }
 
 /** Whether counts are exact cl100k_base counts yet. */
