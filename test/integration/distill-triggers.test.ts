@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteJobQueue } from '../../src/adapters/sqlite/sqlite-job-queue.js';
-import { SqliteJobStore } from '../../src/adapters/sqlite/sqlite-job-store.js';
-import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
+import type { SqliteJobQueue } from '../../src/adapters/sqlite/sqlite-job-queue.js';
+import type { SqliteJobStore } from '../../src/adapters/sqlite/sqlite-job-store.js';
+import type { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
+import { openTriggerStores, type TriggerStores } from '../fixtures/embedded-trigger-stores.js';
 import { createTaskCatalog } from '../../src/core/tasks/task-catalog.js';
 import { DistillTriggers } from '../../src/core/distill/distill-triggers.js';
 import type { PairRecord } from '../../src/core/pairs/pair-record.js';
@@ -14,24 +12,17 @@ import { CronExpressionParser } from 'cron-parser';
 
 // Threshold, schedule and drift triggers over the embedded stores and queue.
 
-let dir: string;
+let stores: TriggerStores;
 let now = Date.parse('2026-03-01T10:00:00Z');
 let pairs: SqlitePairStore;
 let jobs: SqliteJobStore;
 let queue: SqliteJobQueue;
 
 beforeEach(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'distillery-triggers-'));
-  pairs = new SqlitePairStore({ path: path.join(dir, 'db') });
-  jobs = new SqliteJobStore({ path: path.join(dir, 'db') });
-  queue = new SqliteJobQueue({ path: path.join(dir, 'q') });
+  stores = openTriggerStores('triggers');
+  ({ pairs, jobs, queue } = stores);
 });
-afterEach(async () => {
-  await queue.close();
-  await pairs.close();
-  jobs.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => stores.close());
 
 const labels = ['refund', 'balance'];
 function triggers(distill: unknown) {
