@@ -7,6 +7,7 @@
 // Gateways run pinned to one core (taskset -c 1) when taskset exists; the teacher on the other.
 //   npx tsx bench/gateway-overhead.ts [--sequential 2000] [--streaming 300] [--duration 10] [--rounds 3]
 //                                    [--portkey <dir>]   (or PORTKEY_GATEWAY_DIR)
+//                                    [--only sequential,streaming,loaded]   (parts to run; default all)
 // Portkey: `npm install --prefix <dir> @portkey-ai/gateway` outside this project; <dir> is the prefix
 // (or the package folder). Without it the Portkey rows are skipped with a message.
 import autocannon from 'autocannon';
@@ -30,6 +31,7 @@ const STREAMING = arg('streaming', 300);
 const DURATION = arg('duration', 15);
 const ROUNDS = arg('rounds', 3);
 const PORTKEY_DIR = strArg('portkey') ?? process.env.PORTKEY_GATEWAY_DIR;
+const ONLY = new Set((strArg('only') ?? 'sequential,streaming,loaded').split(','));
 const BENCH_KEY = 'dk-bench-key';
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
@@ -206,22 +208,25 @@ async function main() {
     console.log(`taskset: ${hasTaskset ? 'gateways pinned to cpu 1, teacher to cpu 0' : 'not available'}`);
     console.log(`pair durability: ${distillery.lines.find((l) => l.startsWith('DURABILITY '))?.slice(11) ?? '?'}`);
 
-    const seq = await sequential(urls);
-    console.log(`\nSequential, ${SEQUENTIAL} requests per path (ms):`);
-    console.log('path         p50      p99    added p50 over direct');
-    for (const [k, v] of Object.entries(seq)) console.log(`${k.padEnd(12)} ${v.p50.toFixed(3).padStart(7)}  ${v.p99.toFixed(3).padStart(7)}  ${(v.p50 - seq.direct!.p50).toFixed(3).padStart(7)}`);
-    const added = (k: string) => seq[k]!.p50 - seq.direct!.p50;
-    if (seq.portkey) console.log(`Distillery added p50 / Portkey added p50 = ${(added('distillery') / added('portkey')).toFixed(3)} (target <= 0.5)`);
-    console.log(`Distillery added p50 / bare added p50 = ${(added('distillery') / added('bare')).toFixed(3)}`);
-
-    const st = await streaming(urls);
-    console.log(`\nStreaming, ${STREAMING} requests per path (ms, medians):`);
-    console.log('path         TTFT   TTFT p99  added TTFT  inter-chunk gap');
-    for (const [k, v] of Object.entries(st)) console.log(`${k.padEnd(12)} ${v.ttft.toFixed(3).padStart(6)} ${v.ttftP99.toFixed(3).padStart(9)} ${(v.ttft - st.direct!.ttft).toFixed(3).padStart(10)} ${v.gap.toFixed(3).padStart(10)}`);
-    console.log(`Distillery added TTFT = ${(st.distillery!.ttft - st.direct!.ttft).toFixed(3)} ms (target <= 2 ms)`);
+    if (ONLY.has('sequential')) {
+      const seq = await sequential(urls);
+      console.log(`\nSequential, ${SEQUENTIAL} requests per path (ms):`);
+      console.log('path         p50      p99    added p50 over direct');
+      for (const [k, v] of Object.entries(seq)) console.log(`${k.padEnd(12)} ${v.p50.toFixed(3).padStart(7)}  ${v.p99.toFixed(3).padStart(7)}  ${(v.p50 - seq.direct!.p50).toFixed(3).padStart(7)}`);
+      const added = (k: string) => seq[k]!.p50 - seq.direct!.p50;
+      if (seq.portkey) console.log(`Distillery added p50 / Portkey added p50 = ${(added('distillery') / added('portkey')).toFixed(3)} (target <= 0.5)`);
+      console.log(`Distillery added p50 / bare added p50 = ${(added('distillery') / added('bare')).toFixed(3)}`);
+    }
+    if (ONLY.has('streaming')) {
+      const st = await streaming(urls);
+      console.log(`\nStreaming, ${STREAMING} requests per path (ms, medians):`);
+      console.log('path         TTFT   TTFT p99  added TTFT  inter-chunk gap');
+      for (const [k, v] of Object.entries(st)) console.log(`${k.padEnd(12)} ${v.ttft.toFixed(3).padStart(6)} ${v.ttftP99.toFixed(3).padStart(9)} ${(v.ttft - st.direct!.ttft).toFixed(3).padStart(10)} ${v.gap.toFixed(3).padStart(10)}`);
+      console.log(`Distillery added TTFT = ${(st.distillery!.ttft - st.direct!.ttft).toFixed(3)} ms (target <= 2 ms)`);
+    }
 
     const loadedTargets: Record<string, Target> = { ...targets, student };
-    for (const c of [10, 50]) {
+    for (const c of ONLY.has('loaded') ? [10, 50] : []) {
       console.log(`\nLoaded, ${c} connections, ${DURATION} s × ${ROUNDS} rounds (median of rounds):`);
       const runs: Record<string, Awaited<ReturnType<typeof loaded>>[]> = {};
       // Rounds interleave the paths so that load from other users hits each alike.

@@ -58,12 +58,15 @@ export function traceChatModel(model: ChatModel, arm: Arm): ChatModel {
     hosting: model.hosting,
     // The cascade reads a student version's calibrated τ from the model it resolved.
     ...(model.cascadeCalibration ? { cascadeCalibration: model.cascadeCalibration } : {}),
+    // Telemetry off (the usual embedded case): the model's own call, no span closure or extra await.
     generate: (request, options) =>
-      withSpan(name, attributes, async (span) => {
-        const result = await model.generate(request, options);
-        span.setAttributes(resultAttributes(result));
-        return result;
-      }),
+      !tracingApi()
+        ? model.generate(request, options)
+        : withSpan(name, attributes, async (span) => {
+            const result = await model.generate(request, options);
+            span.setAttributes(resultAttributes(result));
+            return result;
+          }),
     stream: (request, options) => traceStream(name, attributes, () => model.stream(request, options)),
   };
 }

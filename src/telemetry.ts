@@ -399,6 +399,8 @@ export function recordAgreement(task: string, value: number): void {
  * others as normalised text.
  */
 export function recordPairMetrics(pair: PairRecord, task?: AgreementTask): void {
+  // Nothing records metrics: no attribute checks, no agreement verdict, on every served request.
+  if (!active) return;
   const served = pair.servedArm === 'teacher' ? pair.teacher : pair.student;
   if (served && !served.error) {
     recordRequest({ task: pair.task, arm: pair.servedArm, latencyInMs: served.latencyInMs, ...(served.costUsd !== undefined ? { costUsd: served.costUsd } : {}) });

@@ -15,12 +15,12 @@ import { HttpMetrics, type RequestObservation } from '../http/http-metrics.js';
 import { createKeyRoutes } from '../http/key-routes.js';
 import { createMetricsRoutes } from '../http/metrics-routes.js';
 import { emptyBody } from '../http/request-bodies.js';
-import { createOpenApiRoutes } from '../http/openapi.js';
 import { createPairRoutes } from '../http/pair-routes.js';
 import { createDashboardRoutes, createReportApiRoutes } from '../http/report-routes.js';
 import type { ComposeOptions } from './compose-options.js';
 import type { Distillation } from './distillation.js';
 import type { Models } from './models.js';
+import { lazyPublicRoutes } from './lazy-routes.js';
 import { loadOrCreateOperatorKey } from './operator-key.js';
 import type { Serving } from './serving.js';
 import type { Stores } from './stores.js';
@@ -78,13 +78,23 @@ export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptio
         now: () => clock.now(),
       }),
     },
-    { path: '/admin/reports', scope: 'admin', app: createReportApiRoutes({ pairStore: stores.pairStore, tasks, pricing: deps.pricing, clock }) },
+    {
+      path: '/admin/reports',
+      scope: 'admin',
+      app: createReportApiRoutes({
+        pairStore: stores.pairStore,
+        tasks,
+        pricing: deps.pricing,
+        clock,
+        cascade: { registry: stores.registry, jobs: stores.jobStore, monitor: deps.models.cascade, task: (name) => tasks.get(name)?.config },
+      }),
+    },
     { path: '/admin/distillations', scope: 'admin', app: createDistillationRoutes({ jobs: stores.jobStore, datasetJobs: deps.distillation.datasetJobs, triggers: deps.distillation.triggers }) },
     { path: '/admin/pairs', scope: 'admin', app: createPairRoutes({ pairStore: stores.pairStore, tasks, clock }) },
     { path: '/admin/keys', scope: 'admin', app: createKeyRoutes({ keys: stores.apiKeys, pairStore: stores.pairStore, tasks, clock, onChange: () => auth.forget() }) },
     { path: '/metrics', scope: 'metrics', app: createMetricsRoutes({ http: metrics, admission: () => admission.stats(), pairWriter: () => deps.serving.pairWriter.health() }) },
     { path: '', scope: 'public', app: createDashboardRoutes({}) },
-    { path: '', scope: 'public', app: createOpenApiRoutes() },
+    { path: '', scope: 'public', app: lazyPublicRoutes(['/openapi.json', '/docs/api'], async () => (await import('../http/openapi.js')).createOpenApiRoutes()) },
   ];
   const app = createApp({
     gateway: deps.serving.chat,
@@ -99,7 +109,8 @@ export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptio
     routes,
     admission,
     bodyRules: ['/admin/tasks/:task/distill', '/admin/jobs/:id/cancel', '/admin/tasks/:task/models/:version/promote', '/admin/tasks/:task/rollback'].map((p) => ({ method: 'POST' as const, path: p, schema: emptyBody })),
-    observe: observer(metrics, config.settings.DISTILLERY_ACCESS_LOG ? log : undefined),
+    // Without an operator log the access-log line would be built and thrown away on every request.
+    observe: observer(metrics, config.settings.DISTILLERY_ACCESS_LOG && options.log ? options.log : undefined),
   });
   return { app, generatedKeys };
 }

@@ -1,8 +1,9 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../../core/errors.js';
 import { abortableSleep } from '../../core/retry.js';
 import { scrubSecrets } from '../../core/scrub-secrets.js';
 import { retryAfterHeaderInMs } from '../shared/retry-after-header.js';
+import { createPool, requestOn } from './undici-pool.js';
 
 // The teacher hot path: POST /chat/completions over a keep-alive undici Pool instead of the global
 // fetch and the openai SDK around it. Node's fetch builds WHATWG Request/Response/Headers objects
@@ -57,14 +58,14 @@ export class WireError extends Error {
   }
 }
 
-const pools = new Map<string, Pool>();
+const pools = new Map<string, Dispatcher>();
 
 /** One keep-alive pool per origin, shared by every model on it (teacher and judge on one resource). */
-function poolFor(origin: string, connections: number): Pool {
+function poolFor(origin: string, connections: number): Dispatcher {
   let pool = pools.get(origin);
   if (!pool) {
     // bodyTimeout 0: the caller's CallDeadline owns the idle time-out (it pauses under back-pressure).
-    pool = new Pool(origin, { connections, pipelining: 1, bodyTimeout: 0, keepAliveTimeout: 4_000 });
+    pool = createPool(origin, { connections, pipelining: 1, bodyTimeout: 0, keepAliveTimeout: 4_000 });
     pools.set(origin, pool);
   }
   return pool;
@@ -108,7 +109,7 @@ export class ChatCompletionsClient {
       accept: options.stream ? 'text/event-stream' : 'application/json',
       ...(await this.options.authHeaders()),
     };
-    return this.dispatcher.request({
+    return requestOn(this.dispatcher, {
       method: 'POST',
       path: this.path,
       headers,

@@ -2,7 +2,8 @@ import type { Tiktoken } from 'js-tiktoken/lite';
 import { createRequire } from 'node:module';
 import type { Usage } from '../../core/chat/chat-model-types.js';
 import type { ChatMessage } from '../../core/chat/chat-request-schema.js';
-import { countChatUsage, estimateTokenCount } from '../../core/chat/chat-token-count.js';
+import { countChatUsage, estimateTokenCount, type CountTokens } from '../../core/chat/chat-token-count.js';
+import { createPieceCounter, type PieceCounter } from './token-piece-counter.js';
 
 // One cl100k_base tokenizer for every model that counts its own usage (the in-process student, the
 // demo teacher), so both arms count the same prompt alike. Building it parses ~100k ranks and
@@ -11,6 +12,8 @@ import { countChatUsage, estimateTokenCount } from '../../core/chat/chat-token-c
 // 4-characters estimate and says so (`source: 'estimated'`), and schedules the build for later.
 
 let encoder: Tiktoken | undefined;
+/** What requests count with (see token-piece-counter.ts): built with the encoder. */
+let counter: PieceCounter | undefined;
 let loading: Promise<void> | undefined;
 
 /** Builds the tokenizer once (lite entry + one rank file: the other encodings are never parsed). */
@@ -18,6 +21,7 @@ export function warmCl100k(): Promise<void> {
   loading ??= (async () => {
     const [{ Tiktoken }, ranks] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/cl100k_base')]);
     encoder = new Tiktoken(ranks.default);
+    counter = createPieceCounter(encoder, ranks.default.pat_str);
   })();
   return loading;
 }
@@ -34,20 +38,25 @@ export function countCl100kTokens(text: string): number {
     // The CommonJS build exports the ranks object itself (the ES build as its default export).
     const ranks = require('js-tiktoken/ranks/cl100k_base') as (typeof import('js-tiktoken/ranks/cl100k_base'))['default'];
     encoder = new Tiktoken(ranks);
+    counter = createPieceCounter(encoder, ranks.pat_str);
   }
   return encoder.encode(text).length;
 }
 
 /** Whether counts are exact cl100k_base counts yet. */
 export function cl100kReady(): boolean {
-  return encoder !== undefined;
+  return counter !== undefined;
 }
 
 /** Usage of a locally answered request: cl100k_base when loaded, else the estimate (marked). */
 export function countLocalUsage(messages: readonly ChatMessage[], answer: string): Usage {
-  const enc = encoder;
-  if (enc) return countChatUsage(messages, answer, (t) => (t ? enc.encode(t).length : 0), 'counted');
+  if (counter) return countChatUsage(messages, answer, counter, 'counted');
   // Off this request's path: the next turn of the event loop, not before the response.
   if (!loading) setImmediate(() => void warmCl100k().catch(() => undefined));
   return countChatUsage(messages, answer, estimateTokenCount, 'estimated');
+}
+
+/** The counter countLocalUsage uses right now: cl100k_base once loaded, else the estimate. */
+export function localTokenCounter(): CountTokens {
+  return counter ?? estimateTokenCount;
 }
