@@ -1,5 +1,7 @@
 import type { Context, Hono } from 'hono';
-import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
+import type { ChatCompletionRequest } from '../core/chat/chat-request-schema.js';
+import { parseChatCompletionRequest } from '../core/chat/chat-request-fast-path.js';
+import { classifierMayRefuse, classifierRefusal } from '../core/chat/classifier-options.js';
 import { forbidden, invalidRequest, notFound } from '../core/errors.js';
 import type { GatewayStream } from '../core/ports.js';
 import type { TaskRuntime } from '../core/tasks/task-catalog.js';
@@ -65,12 +67,14 @@ async function chatCompletion(c: Context<AppEnv>, deps: ChatRouteDeps, handOff: 
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_json');
   }
-  const request = chatCompletionRequestSchema.parse(body);
+  // The hot shape without zod; anything else (and every error message) through the schema.
+  const request = parseChatCompletionRequest(body);
   const task = deps.tasks.get(request.model);
   if (!task) {
     throw notFound(`The model '${request.model}' does not exist or you do not have access to it.`, 'model_not_found', 'model');
   }
   c.set('task', task.config.name);
+  if (task.config.student && classifierMayRefuse(request)) await refuseWhatTheClassifierCannot(request, task, deps.models);
   const principal = c.get('principal');
   const forced = c.req.header('x-distillery-force-arm');
   let forcedArm: 'teacher' | 'student' | undefined;
@@ -108,6 +112,18 @@ async function chatCompletion(c: Context<AppEnv>, deps: ChatRouteDeps, handOff: 
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   });
+}
+
+/**
+ * A task whose student is a classifier refuses, whichever arm would answer, the options a label
+ * cannot honour (core/chat/classifier-options.ts): one request never succeeds or fails by the dice.
+ */
+async function refuseWhatTheClassifierCannot(request: ChatCompletionRequest, task: TaskRuntime, models: ModelResolver): Promise<void> {
+  const student = await models.student(task.config).catch(() => undefined);
+  if (student?.hosting !== 'in-process') return;
+  const format = task.config.classification?.labelFormat;
+  const refusal = classifierRefusal(request, format?.type === 'json' ? format.key : 'label');
+  if (refusal) throw invalidRequest(refusal.message, refusal.param, 'unsupported_parameter');
 }
 
 /**

@@ -15,13 +15,27 @@ export const listOf = (item: Schema, extra: Record<string, unknown> = {}): Schem
 
 export const errorSchema = obj({ error: obj({ message: str, type: str, param: strOrNull, code: strOrNull }) });
 
+const toolCallSchema = obj({ id: str, type: { const: 'function' }, function: obj({ name: str, arguments: { type: 'string', description: 'JSON' } }) });
+const chatMessageSchema = obj({ role: { const: 'assistant' }, content: strOrNull, refusal: strOrNull, tool_calls: { type: 'array', items: toolCallSchema } }, ['role', 'content']);
+const tokenLogprob = { token: str, logprob: num, bytes: { type: ['array', 'null'], items: int } };
+const logprobsSchema = {
+  type: ['object', 'null'],
+  description: 'With logprobs: true. A classifier student answers one entry: its answer with the log-probability of its label, top_logprobs the top-k labels.',
+  required: ['content'],
+  properties: { content: { type: ['array', 'null'], items: obj({ ...tokenLogprob, top_logprobs: { type: 'array', items: obj(tokenLogprob) } }) }, refusal: { type: ['array', 'null'] } },
+};
+
 export const chatCompletionSchema = obj(
   {
     id: str,
     object: { const: 'chat.completion' },
     created: int,
     model: str,
-    choices: { type: 'array', items: obj({ index: int, message: obj({ role: { const: 'assistant' }, content: strOrNull }, ['role']), finish_reason: strOrNull, logprobs: {} }, ['index', 'message', 'finish_reason']) },
+    choices: {
+      type: 'array',
+      description: 'One choice, or n with n > 1 (generative arms; a task with a classifier student refuses n > 1).',
+      items: obj({ index: int, message: chatMessageSchema, finish_reason: { enum: ['stop', 'length', 'tool_calls', 'content_filter', 'function_call'] }, logprobs: logprobsSchema }, ['index', 'message', 'finish_reason']),
+    },
     usage: obj({ prompt_tokens: int, completion_tokens: int, total_tokens: int }),
   },
   ['id', 'object', 'created', 'model', 'choices'],
@@ -59,3 +73,85 @@ export const openApiSchema = obj({ openapi: str, info: { type: 'object' }, paths
 export const htmlSchema = { type: 'string', description: 'HTML page' };
 export const metricsSchema = { type: 'string', description: 'Prometheus text exposition format 0.0.4' };
 export const jsonlSchema = { type: 'string', description: 'The file: JSON (manifest, report) or JSON Lines (examples, splits).' };
+
+// POST /admin/distillations takes Distillery's spec or azure-ai-ml's DistillationJob (the
+// azureml-examples YAML as JSON; core/distill/azure-ml-spec.ts maps it). The Azure ML shape is
+// written out here: it is parsed by hand, field by field, so a 400 can name the field.
+const positive = { type: ['string', 'number'], description: 'A positive number; Azure ML writes it as a string ("0.2").' };
+const flag = { anyOf: [bool, { enum: ['true', 'false'] }] };
+const uriFile = (what: string): Schema => ({
+  type: 'object',
+  required: ['path'],
+  properties: { type: { const: 'uri_file' }, path: { type: 'string', description: `${what}: a relative path, read from distillations/uploads/ of your tenant's artifact namespace; azureml: assets and URLs are refused (400).` } },
+});
+
+export function azureMLDistillationJobSchema(inferenceParameters: Schema): Schema {
+  return {
+    title: 'azure-ai-ml DistillationJob',
+    description:
+      "azure-ai-ml's distillation job as JSON, recognised by `type: distillation` (or `teacher_model_endpoint_connection`, `student_model`, `data_generation_task_type`). Mapped onto Distillery's spec; a field Distillery cannot honour is a 400 naming it, fields accepted but not used are listed in the job's detail (docs/fine-tuning.md).",
+    type: 'object',
+    required: ['teacher_model_endpoint_connection', 'student_model', 'data_generation_task_type', 'training_data'],
+    additionalProperties: false,
+    properties: {
+      $schema: str,
+      type: { const: 'distillation' },
+      name: { type: 'string', description: 'Not used: Distillery assigns job ids.' },
+      display_name: str,
+      description: str,
+      experiment_name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,100}$', description: 'The Distillery task the student serves.' },
+      tags: { type: 'object' },
+      properties: { type: 'object' },
+      data_generation_type: { type: 'string', default: 'label_generation', description: 'label_generation: the teacher answers the given prompts.' },
+      data_generation_task_type: { enum: ['NLI', 'NLU_QA', 'CONVERSATION', 'MATH', 'SUMMARIZATION', 'nli', 'nlu_qa', 'conversation', 'math', 'summarization'] },
+      teacher_model_endpoint_connection: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          type: { enum: ['serverless', 'azure_openai', 'custom'] },
+          name: { type: 'string', description: 'The configured teacher model of this name.' },
+          endpoint: { type: 'string', description: "Not used: the configured model's URL is." },
+          api_key: { type: 'string', description: "Not used and never stored: the configured model's credentials are." },
+        },
+      },
+      student_model: { type: 'string', description: 'azureml://registries/<registry>/models/<name>[/versions/<v>] or a name: Phi-4-mini-instruct, Phi-3.5-mini-instruct, Meta-Llama-3.1-8B-Instruct.' },
+      training_data: uriFile('Training JSONL'),
+      validation_data: uriFile('Validation JSONL'),
+      teacher_model_settings: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          inference_parameters: inferenceParameters,
+          endpoint_request_settings: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { request_batch_size: { ...positive, description: 'Teacher calls in flight, at most 100.' }, min_endpoint_success_ratio: { type: ['number', 'string'], description: '0..1 (default 0.7).' } },
+          },
+        },
+      },
+      prompt_settings: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { enable_chain_of_thought: flag, enable_chain_of_density: flag, max_len_summary: positive },
+      },
+      hyperparameters: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'What Azure ML serverless fine-tuning applies; anything else is a 400 naming it.',
+        properties: { n_epochs: positive, num_epochs: positive, batch_size: positive, learning_rate_multiplier: positive },
+      },
+      resources: { type: 'object', description: "Not used: stage 1 runs on Distillery's workers." },
+      outputs: { type: 'object', properties: { registered_model: { type: 'object', properties: { type: { const: 'mlflow_model' }, name: str } } } },
+      identity: { type: 'object' },
+    },
+  };
+}
+
+/** The request body of POST /admin/distillations: exactly one of the two shapes. */
+export function distillationRequestSchema(distillerySpec: Schema, azureMLJob: Schema): Schema {
+  const { $schema: _dialect, ...spec } = distillerySpec; // the document's dialect applies inside it
+  return {
+    description: "A distillation job: Distillery's spec (docs/distillation-jobs.md), or azure-ai-ml's DistillationJob as JSON.",
+    oneOf: [{ title: 'Distillery distillation spec', ...spec }, azureMLJob],
+  };
+}

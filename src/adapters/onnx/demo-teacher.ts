@@ -8,6 +8,7 @@ import { readStudentArtifacts, writeStudentArtifacts } from './student-artifacts
 import { chatCompletionRequestSchema } from '../../core/chat/chat-request-schema.js';
 import type { ArtifactStore } from '../../core/ports.js';
 import { trainStudentInWorker } from './train-student-in-worker.js';
+import type { TrainingProgress } from './train-student.js';
 import { countLocalUsage, warmCl100k } from '../shared/cl100k-token-counter.js';
 
 // The demo teacher: a local OpenAI-compatible server for the CLINC150 customer-support intent
@@ -15,8 +16,9 @@ import { countLocalUsage, warmCl100k } from '../shared/cl100k-token-counter.js';
 // It is a wider classifier than the student (100-dim embeddings over 2× the hash buckets),
 // trained once on CLINC150's gold labels (train + validation, out-of-scope included) and cached
 // under the data folder. It answers through HTTP like a real teacher — same adapter, same
-// retries — with a simulated latency, and returns logprobs over the labels when asked, so the
-// student can learn from its soft distribution (knowledge distillation at temperature T).
+// retries — with a simulated latency, and returns logprobs over the labels when asked (streamed
+// too), so the student can learn from its soft distribution (knowledge distillation at temperature
+// T). `n` gives n copies of its answer, as an LLM at temperature 0 would.
 
 // The teacher is this one wide bag, not a candidate search (conv_filters 0: no convolutional candidate).
 export const DEMO_TEACHER_HYPERPARAMETERS = { embedding_dim: 100, buckets: 100_000, epochs: 10, learning_rate: 0.8, seed: 1234, conv_filters: 0 };
@@ -39,13 +41,13 @@ export function readClinc150(dataRoot: string) {
 }
 
 /** Loads the cached teacher model, training and caching it first if absent (about 10 s). */
-export async function loadDemoTeacherModel(options: { cache: ArtifactStore; dataRoot: string; log?: (m: string) => void }): Promise<OnnxStudentModel> {
+export async function loadDemoTeacherModel(options: { cache: ArtifactStore; dataRoot: string; log?: (m: string) => void; onProgress?: (p: TrainingProgress) => void }): Promise<OnnxStudentModel> {
   const store = options.cache;
   let artifacts = await readStudentArtifacts(store, 'demo-teacher');
   if (!artifacts) {
     options.log?.('Training the demo teacher once on CLINC150 gold labels (cached for next time)...');
     const data = readClinc150(options.dataRoot);
-    const result = await trainStudentInWorker({ labels: data.labels, train: [...data.train, ...data.val] }, DEMO_TEACHER_HYPERPARAMETERS);
+    const result = await trainStudentInWorker({ labels: data.labels, train: [...data.train, ...data.val] }, DEMO_TEACHER_HYPERPARAMETERS, options.onProgress ? { onProgress: options.onProgress } : {});
     await writeStudentArtifacts(store, 'demo-teacher', result.weights, {
       task: 'clinc150-intent',
       lineage: { source: 'CLINC150 gold labels (train + val)', purpose: 'demo teacher' },
@@ -95,26 +97,27 @@ export async function startDemoTeacherServer(options: {
     const logprobs = req.logprobs ? { content: [{ token: result.label, logprob: Math.log(Math.max(result.confidence, 1e-12)), bytes: null, top_logprobs: top }], refusal: null } : null;
     const id = `chatcmpl-demo-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     const created = Math.floor(Date.now() / 1000);
-    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    // n choices, as an LLM at temperature 0 gives them: the same answer n times, each billed.
+    const n = req.n ?? 1;
+    const usage = { prompt_tokens: promptTokens, completion_tokens: n * completionTokens, total_tokens: promptTokens + n * completionTokens };
+    const indexes = Array.from({ length: n }, (_, i) => i);
     if (!req.stream) {
       return c.json({
         id,
         object: 'chat.completion',
         created,
         model: 'demo-teacher',
-        choices: [{ index: 0, message: { role: 'assistant', content: result.label, refusal: null }, logprobs, finish_reason: 'stop' }],
+        choices: indexes.map((index) => ({ index, message: { role: 'assistant', content: result.label, refusal: null }, logprobs, finish_reason: 'stop' })),
         usage,
       });
     }
-    const chunk = (delta: unknown, finish: string | null, extra: Record<string, unknown> = {}) =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'demo-teacher', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...extra })}\n\n`;
-    const body =
-      chunk({ role: 'assistant', content: '' }, null) +
-      chunk({ content: result.label }, null) +
-      chunk({}, 'stop') +
-      (req.stream_options?.include_usage ? `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'demo-teacher', choices: [], usage })}\n\n` : '') +
-      'data: [DONE]\n\n';
-    return c.body(body, 200, { 'content-type': 'text/event-stream' });
+    // Streamed as OpenAI streams: the logprobs of a content token ride in the chunk that carries it.
+    const chunk = (index: number, delta: unknown, finish: string | null, lp: unknown = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'demo-teacher', choices: [{ index, delta, logprobs: lp, finish_reason: finish }] })}\n\n`;
+    let body = '';
+    for (const i of indexes) body += chunk(i, { role: 'assistant', content: '' }, null) + chunk(i, { content: result.label }, null, logprobs) + chunk(i, {}, 'stop');
+    if (req.stream_options?.include_usage) body += `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'demo-teacher', choices: [], usage })}\n\n`;
+    return c.body(body + 'data: [DONE]\n\n', 200, { 'content-type': 'text/event-stream' });
   });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, () => resolve(s));

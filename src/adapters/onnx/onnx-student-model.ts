@@ -9,7 +9,10 @@ import { softmaxWithTemperature } from '../../core/eval/calibration.js';
 import type { StudentCascadeCalibration } from '../../core/routing/policy-schema.js';
 import { defaultSessionCache, loadedOnnxRuntime, type OnnxSessionCache, type OnnxSessionOptions } from './onnx-session-cache.js';
 import { readStudentArtifacts, type StudentArtifacts, type StudentSidecar } from './student-artifacts.js';
-import { countLocalUsage, warmCl100k } from '../shared/cl100k-token-counter.js';
+import { EncoderStudentRunner } from './encoder-student-runner.js';
+import { countLocalUsage, localTokenCounter, warmCl100k } from '../shared/cl100k-token-counter.js';
+import { classifierLogprobs, hasClassifierOptions, shapeClassifierAnswer } from '../../core/chat/classifier-options.js';
+import { randomUUID } from 'node:crypto';
 
 // An in-process classifier student behind the ChatModel port: the last user message is
 // featurized, run through onnxruntime, and the top label is the answer, written in the task's
@@ -25,6 +28,8 @@ export interface OnnxStudentModelOptions extends OnnxSessionOptions {
 
 export interface OnnxClassification {
   label: string;
+  /** The label's index in the sidecar's labels (and in `probabilities`). */
+  index: number;
   confidence: number;
   probabilities: Float32Array;
   tokenCount: number;
@@ -62,6 +67,8 @@ export class OnnxStudentModel implements ChatModel {
   readonly #cacheKey: string;
   readonly #temperature: number;
   readonly cascadeCalibration?: StudentCascadeCalibration;
+  /** Encoder students (sidecar `encoder`): the encoder runs first, then this model's head. */
+  readonly #encoder: EncoderStudentRunner | undefined;
 
   constructor(options: OnnxStudentModelOptions) {
     if (typeof options.id !== 'string' || options.id.length === 0) throw invalidRequest('OnnxStudentModel needs an id.', 'id');
@@ -77,6 +84,7 @@ export class OnnxStudentModel implements ChatModel {
     this.#temperature = options.sidecar.calibration?.temperature ?? 1;
     const cascade = options.sidecar.cascade;
     if (cascade) this.cascadeCalibration = { threshold: cascade.threshold, target: cascade.target };
+    this.#encoder = options.sidecar.encoder ? new EncoderStudentRunner(options.sidecar.encoder, options.id, this.#sessionOptions) : undefined;
   }
 
   /** Loads a registry version's artifacts; undefined when they are absent. */
@@ -98,15 +106,16 @@ export class OnnxStudentModel implements ChatModel {
   /** Creates the session now instead of on the first request (cold start off the request path). */
   async warm(): Promise<void> {
     // The tokenizer too: usage is counted with cl100k_base, like the demo teacher's (see countLocalUsage).
-    await Promise.all([this.#session(), warmCl100k()]);
+    await Promise.all([this.#session(), warmCl100k(), this.#encoder?.warm()]);
   }
 
   async release(): Promise<void> {
-    await this.#cache.evict(this.#cacheKey);
+    await Promise.all([this.#cache.evict(this.#cacheKey), this.#encoder?.release()]);
   }
 
   async classify(text: string, options: CallOptions = {}): Promise<OnnxClassification> {
     options.abortSignal?.throwIfAborted();
+    if (this.#encoder) return this.#encoder.classify(text, { session: () => this.#session(), labels: this.sidecar.labels, outputs: this.sidecar.outputs, temperature: this.#temperature }, options);
     const { ids, tokenCount } = this.#featurizer.featurize(text);
     // An empty bag still needs one (masked-out) slot: zero-length tensors are not worth the risk.
     const n = Math.max(1, ids.length);
@@ -138,7 +147,7 @@ export class OnnxStudentModel implements ChatModel {
     options.abortSignal?.throwIfAborted();
     let best = 0;
     for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[best]!) best = i;
-    return { label: this.sidecar.labels[best]!, confidence: probabilities[best]!, probabilities, tokenCount };
+    return { label: this.sidecar.labels[best]!, index: best, confidence: probabilities[best]!, probabilities, tokenCount };
   }
 
   async generate(request: ChatModelRequest, options: CallOptions = {}): Promise<ChatModelResult> {
@@ -147,6 +156,8 @@ export class OnnxStudentModel implements ChatModel {
     const labelProbabilities: Record<string, number> = {};
     this.sidecar.labels.forEach((label, i) => (labelProbabilities[label] = c.probabilities[i]!));
     const answer = formatLabel(c.label, this.sidecar.labelFormat);
+    // Options (JSON, forced tool calls, stop, max_tokens, logprobs) cost nothing when not asked for.
+    if (hasClassifierOptions(request)) return this.#shaped(request, c, answer, labelProbabilities);
     return {
       model: this.id,
       text: answer,
@@ -159,10 +170,35 @@ export class OnnxStudentModel implements ChatModel {
     };
   }
 
+  /** The answer as the request's options ask (see core/chat/classifier-options.ts). */
+  #shaped(request: ChatModelRequest, c: OnnxClassification, formatted: string, labelProbabilities: Record<string, number>): ChatModelResult {
+    const format = this.sidecar.labelFormat;
+    const shape = { key: format.type === 'json' ? format.key : 'label', count: localTokenCounter(), toolCallId: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}` };
+    const shaped = shapeClassifierAnswer(c.label, request, { ...shape, formatted });
+    const result: ChatModelResult = {
+      model: this.id,
+      text: shaped.text,
+      finishReason: shaped.finishReason,
+      usage: countLocalUsage(request.messages, shaped.toolCalls?.[0]?.function.arguments ?? shaped.text),
+      confidence: c.confidence,
+      labelProbabilities,
+    };
+    if (shaped.toolCalls) result.toolCalls = shaped.toolCalls;
+    else if (request.logprobs) {
+      // The label distribution as logprobs: the answer is one token, the top labels its alternatives.
+      const render = (label: string) => shapeClassifierAnswer(label, request, { ...shape, formatted: formatLabel(label, format) }).text;
+      result.logprobs = classifierLogprobs(c.probabilities, this.sidecar.labels, c.index, shaped.text, request.top_logprobs ?? 0, render);
+    }
+    return result;
+  }
+
   async *stream(request: ChatModelRequest, options: CallOptions = {}): AsyncIterable<ChatStreamEvent> {
     const result = await this.generate(request, options);
-    yield { type: 'delta', text: result.text };
-    yield { type: 'finish', finishReason: 'stop', usage: result.usage, model: this.id, confidence: result.confidence };
+    if (result.toolCalls) {
+      for (const [index, t] of result.toolCalls.entries()) yield { type: 'tool_call_delta', index, id: t.id, name: t.function.name, arguments: t.function.arguments };
+    } else yield { type: 'delta', text: result.text };
+    if (result.logprobs?.length) yield { type: 'logprobs', logprobs: result.logprobs };
+    yield { type: 'finish', finishReason: result.finishReason, usage: result.usage, model: this.id, confidence: result.confidence };
   }
 
   #session(): Promise<Ort.InferenceSession> {

@@ -11,6 +11,7 @@ import type {
   ChatModelRequest,
   ChatModelResult,
   ChatStreamEvent,
+  ChoiceOutput,
   FinishReason,
   TokenLogprob,
   Usage,
@@ -133,22 +134,14 @@ export class OpenAIChatModel implements ChatModel {
   private result(completion: ChatCompletion): ChatModelResult {
     const choice = completion.choices?.[0];
     if (!choice || !choice.message) throw new UpstreamError(this.id, 'the response has no choices', { retryable: true });
-    const logprobs = mapLogprobs(choice.logprobs?.content);
-    const result: ChatModelResult = {
-      model: completion.model || this.model,
-      text: choice.message.content ?? '',
-      finishReason: (choice.finish_reason ?? 'stop') as FinishReason,
-      usage: mapUsage(completion.usage),
-      refusal: choice.message.refusal ?? null,
-    };
-    if (choice.message.tool_calls?.length) {
-      result.toolCalls = choice.message.tool_calls
-        .filter((t) => t.type === 'function')
-        .map((t) => ({ id: t.id, type: 'function' as const, function: { name: t.function.name, arguments: t.function.arguments } }));
-    }
-    if (logprobs) {
-      result.logprobs = logprobs;
-      result.confidence = confidenceFromLogprobs(logprobs);
+    const result: ChatModelResult = { model: completion.model || this.model, ...choiceOutput(choice), usage: mapUsage(completion.usage) };
+    if (result.logprobs) result.confidence = confidenceFromLogprobs(result.logprobs);
+    // n > 1: the other choices, in index order (an upstream may list them in any order).
+    if (completion.choices.length > 1) {
+      result.extraChoices = completion.choices
+        .filter((c) => c !== choice && c.message)
+        .sort((a, b) => a.index - b.index)
+        .map(choiceOutput);
     }
     return result;
   }
@@ -198,19 +191,20 @@ export class OpenAIChatModel implements ChatModel {
       for await (const chunk of stream) {
         if (chunk.model) model = chunk.model;
         if (chunk.usage) usage = mapUsage(chunk.usage);
-        const choice = chunk.choices?.[0];
-        if (!choice) continue;
-        const events = chunkEvents(choice);
-        if (events.length) {
-          // While our consumer holds the next read, silence is not the upstream's fault.
-          deadline.pauseIdle();
-          for (const ev of events) {
-            if (ev.type === 'logprobs') allLogprobs.push(...ev.logprobs);
-            yield ev;
+        for (const choice of chunk.choices ?? []) {
+          const events = chunkEvents(choice);
+          if (events.length) {
+            // While our consumer holds the next read, silence is not the upstream's fault.
+            deadline.pauseIdle();
+            for (const ev of events) {
+              if (ev.type === 'logprobs' && !ev.choice) allLogprobs.push(...ev.logprobs);
+              yield ev;
+            }
+            deadline.touch();
           }
-          deadline.touch();
+          if (choice.finish_reason && choice.index > 0) yield { type: 'choice_finish', choice: choice.index, finishReason: choice.finish_reason as FinishReason };
+          else if (choice.finish_reason) finishReason = choice.finish_reason as FinishReason;
         }
-        if (choice.finish_reason) finishReason = choice.finish_reason as FinishReason;
       }
       // The SDK ends its iteration quietly when its signal aborts: that is a time-out or the client leaving.
       if (deadline.signal.aborted) throw new DOMException('The upstream stream was aborted.', 'AbortError');
@@ -271,7 +265,9 @@ type StreamChoice = ChatCompletionChunk['choices'][number];
 function chunkEvents(choice: StreamChoice): ChatStreamEvent[] {
   const events: ChatStreamEvent[] = [];
   const delta = choice.delta;
-  if (delta?.content) events.push({ type: 'delta', text: delta.content });
+  // Choice 0 carries no index on its events (the common case costs no extra field).
+  const at = choice.index > 0 ? { choice: choice.index } : {};
+  if (delta?.content) events.push({ type: 'delta', text: delta.content, ...at });
   for (const tc of delta?.tool_calls ?? []) {
     events.push({
       type: 'tool_call_delta',
@@ -279,11 +275,31 @@ function chunkEvents(choice: StreamChoice): ChatStreamEvent[] {
       ...(tc.id ? { id: tc.id } : {}),
       ...(tc.function?.name ? { name: tc.function.name } : {}),
       ...(tc.function?.arguments ? { arguments: tc.function.arguments } : {}),
+      ...at,
     });
   }
   const lp = mapLogprobs(choice.logprobs?.content);
-  if (lp) events.push({ type: 'logprobs', logprobs: lp });
+  if (lp) events.push({ type: 'logprobs', logprobs: lp, ...at });
   return events;
+}
+
+type CompletionChoice = ChatCompletion['choices'][number];
+
+/** One choice of a completion as the port carries it. */
+function choiceOutput(choice: CompletionChoice): ChoiceOutput {
+  const out: ChoiceOutput = {
+    text: choice.message.content ?? '',
+    finishReason: (choice.finish_reason ?? 'stop') as FinishReason,
+    refusal: choice.message.refusal ?? null,
+  };
+  if (choice.message.tool_calls?.length) {
+    out.toolCalls = choice.message.tool_calls
+      .filter((t) => t.type === 'function')
+      .map((t) => ({ id: t.id, type: 'function' as const, function: { name: t.function.name, arguments: t.function.arguments } }));
+  }
+  const logprobs = mapLogprobs(choice.logprobs?.content);
+  if (logprobs) out.logprobs = logprobs;
+  return out;
 }
 
 /** Reads a whole response body, re-arming the idle time-out on every chunk. */

@@ -54,12 +54,28 @@ export interface ChatModelResult {
   confidence?: number;
   /** Label probabilities of a classifier student, by label. */
   labelProbabilities?: Record<string, number>;
+  /** Choices 1..n-1 when the request asked for n > 1; the fields above are choice 0. */
+  extraChoices?: ChoiceOutput[];
 }
 
+/** One more choice of an answer to a request with n > 1. */
+export interface ChoiceOutput {
+  text: string;
+  finishReason: FinishReason;
+  toolCalls?: ToolCall[];
+  refusal?: string | null;
+  logprobs?: TokenLogprob[] | null;
+}
+
+/**
+ * Events of a streamed answer. `choice` is the choice index when the request asked for n > 1
+ * (absent: choice 0); `finish` ends the stream and is choice 0's, `choice_finish` ends another one.
+ */
 export type ChatStreamEvent =
-  | { type: 'delta'; text: string }
-  | { type: 'tool_call_delta'; index: number; id?: string; name?: string; arguments?: string }
-  | { type: 'logprobs'; logprobs: TokenLogprob[] }
+  | { type: 'delta'; text: string; choice?: number }
+  | { type: 'tool_call_delta'; index: number; id?: string; name?: string; arguments?: string; choice?: number }
+  | { type: 'logprobs'; logprobs: TokenLogprob[]; choice?: number }
+  | { type: 'choice_finish'; choice: number; finishReason: FinishReason }
   | { type: 'finish'; finishReason: FinishReason; usage?: Usage; model: string; confidence?: number };
 
 export interface CallOptions {

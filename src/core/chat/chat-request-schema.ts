@@ -92,7 +92,8 @@ export const chatCompletionRequestSchema = z
     top_p: z.number().min(0).max(1).nullable().optional(),
     max_tokens: z.number().int().min(1).nullable().optional(),
     max_completion_tokens: z.number().int().min(1).nullable().optional(),
-    n: z.literal(1).nullable().optional(),
+    /** Choices to generate (OpenAI allows up to 128); classifier students refuse n > 1 (classifier-options.ts). */
+    n: z.number().int().min(1).max(128).nullable().optional(),
     stop: z.union([z.string(), z.array(z.string()).max(4), z.null()]).optional(),
     presence_penalty: z.number().min(-2).max(2).nullable().optional(),
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),

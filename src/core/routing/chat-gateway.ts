@@ -60,6 +60,7 @@ export class ChatGateway implements ChatService {
     const student = task.student ? await this.deps.models.student(task, { abortSignal: inv.abortSignal }) : undefined;
     const canaryShare = student && this.deps.models.canaryShare ? await this.deps.models.canaryShare(task, student) : undefined;
     const shadowRate = student && this.deps.models.shadowRate ? await this.deps.models.shadowRate(task, student) : undefined;
+    const onlineThreshold = student && this.deps.models.cascadeThreshold ? await this.deps.models.cascadeThreshold(task, student) : undefined;
     const decision = decideRoute(
       task.routing,
       {
@@ -70,6 +71,7 @@ export class ChatGateway implements ChatService {
         ...(canaryShare !== undefined ? { canaryShare } : {}),
         ...(student?.cascadeCalibration ? { studentCalibration: student.cascadeCalibration } : {}),
         ...(shadowRate !== undefined ? { shadowRate } : {}),
+        ...(onlineThreshold ? { onlineThreshold } : {}),
       },
       this.deps.random,
     );
@@ -82,8 +84,9 @@ export class ChatGateway implements ChatService {
     const { decision } = ex;
     const shadow = decision.shadow ? ex.runInBackground(decision.shadow) : undefined;
     // If the shadow already asked the arm we now need, wait for that answer instead of asking twice.
+    // A shadow asked for one choice (see runInBackground) cannot stand in for an answer of n > 1.
     const answer = (arm: Arm, role: ArmOutput['role']) =>
-      shadow && decision.shadow === arm ? ex.adoptShadow(shadow, role) : ex.run(arm, role, inv.abortSignal);
+      shadow && decision.shadow === arm && !(inv.request.n! > 1) ? ex.adoptShadow(shadow, role) : ex.run(arm, role, inv.abortSignal);
     let servedArm: Arm = decision.primary;
     let result: ChatModelResult;
     try {
@@ -166,6 +169,7 @@ export class ChatGateway implements ChatService {
 
 async function* resultAsEvents(result: ChatModelResult): AsyncIterable<ChatStreamEvent> {
   if (result.text) yield { type: 'delta', text: result.text };
+  for (const [index, t] of (result.toolCalls ?? []).entries()) yield { type: 'tool_call_delta', index, id: t.id, name: t.function.name, arguments: t.function.arguments };
   if (result.logprobs?.length) yield { type: 'logprobs', logprobs: result.logprobs };
   yield { type: 'finish', finishReason: result.finishReason, usage: result.usage, model: result.model, confidence: result.confidence };
 }
@@ -202,7 +206,9 @@ class Exchange {
       out.usage = result.usage;
       if (result.logprobs) out.logprobs = result.logprobs;
       if (result.confidence !== undefined) out.confidence = result.confidence;
-      if (result.labelProbabilities) out.labelProbabilities = result.labelProbabilities;
+      // A teacher's distribution is a soft label for training; the student's is read by nothing and
+      // would be most of a student pair's bytes (150 numbers for CLINC150): its confidence stays.
+      if (result.labelProbabilities && arm === 'teacher') out.labelProbabilities = result.labelProbabilities;
     }
     if (err !== undefined) out.error = summarizeError(err);
     const cost = this.deps.price?.(model, { usage: result?.usage, latencyInMs });
@@ -221,13 +227,13 @@ class Exchange {
     };
   }
 
-  async run(arm: Arm, role: ArmOutput['role'], signal: AbortSignal | undefined): Promise<ChatModelResult> {
+  async run(arm: Arm, role: ArmOutput['role'], signal: AbortSignal | undefined, request = this.modelRequest): Promise<ChatModelResult> {
     const model = this.model(arm);
     const started = now();
     try {
       // Each adapter enforces the deadlines itself (total and idle, one timer pair per call);
       // combining signals here would cost more per request than the rest of the routing.
-      const result = await model.generate(this.modelRequest, this.callOptions(signal));
+      const result = await model.generate(request, this.callOptions(signal));
       this.record(arm, role, model, started, result);
       return result;
     } catch (err) {
@@ -239,7 +245,9 @@ class Exchange {
   /** Starts the other arm without awaiting it; its failure is recorded, never thrown. */
   runInBackground(arm: Arm): Promise<ChatModelResult | undefined> {
     // Not tied to the client's signal: the shadow answer is wanted even if the client leaves.
-    return this.run(arm, 'shadow', undefined).catch((err) => {
+    // The pair keeps one choice, so a shadow is asked for one even when the client asked for n.
+    const request = this.modelRequest.n! > 1 ? { ...this.modelRequest, n: 1 } : this.modelRequest;
+    return this.run(arm, 'shadow', undefined, request).catch((err) => {
       this.deps.onBackgroundError?.(err);
       return undefined;
     });
@@ -263,7 +271,9 @@ class Exchange {
   escalationReason(result: ChatModelResult): string | undefined {
     const cascade = this.decision.cascade!;
     if (cascade.escalateOnInvalid) {
-      if (this.inv.task.parseLabel && this.inv.task.parseLabel(result.text) === null) return 'student answer is not a valid label';
+      // A forced tool call carries the label in its arguments (`{"label": …}`), which parseLabel reads.
+      const answer = result.text || result.toolCalls?.[0]?.function.arguments || '';
+      if (this.inv.task.parseLabel && this.inv.task.parseLabel(answer) === null) return 'student answer is not a valid label';
       const fmt = this.inv.request.response_format?.type;
       if ((fmt === 'json_object' || fmt === 'json_schema') && !isJson(result.text)) return 'student answer is not valid JSON';
     }
@@ -299,8 +309,9 @@ class Exchange {
         let next = first;
         while (!next.done) {
           const ev = next.value;
-          if (ev.type === 'delta') text += ev.text;
-          else if (ev.type === 'logprobs') logprobs.push(...ev.logprobs);
+          // The pair keeps choice 0 (events of other choices, n > 1, carry their index).
+          if (ev.type === 'delta') text += ev.choice ? '' : ev.text;
+          else if (ev.type === 'logprobs' && !ev.choice) logprobs.push(...ev.logprobs);
           else if (ev.type === 'finish') finish = ev;
           yield ev;
           next = await iterator.next();
