@@ -1,8 +1,9 @@
 import type { RegistryStudentResolver } from '../adapters/onnx/registry-student-resolver.js';
 import { createOpenAIModel } from '../adapters/openai/create-openai-model.js';
 import type { Config } from '../config.js';
+import { modelSettingsSchema } from '../core/chat/model-settings.js';
 import { CanaryController } from '../core/distill/canary.js';
-import { AdaptiveShadowController } from '../core/routing/adaptive-shadow-controller.js';
+import { createCascadeMonitor, type CascadeMonitor } from '../core/routing/online-cascade-threshold.js';
 import { DistilleryError } from '../core/errors.js';
 import type { ChatModel, Clock, ModelResolver, ModelVersion } from '../core/ports.js';
 import { CircuitBreakerChatModel } from '../core/routing/circuit-breaker.js';
@@ -26,6 +27,8 @@ export interface Models {
   loadStudent(version: ModelVersion): Promise<ChatModel>;
   resolver: ModelResolver;
   canary: CanaryController;
+  /** The serving versions' shadow sample, adaptive shadow rate and online cascade τ (reports read it). */
+  cascade: CascadeMonitor;
   /** Drops a task's cached student (after promote / rollback through the admin API). */
   invalidateStudent(task: string): void;
   /**
@@ -52,11 +55,12 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
     remoteModel: remoteVersionModel,
   });
   const canary = new CanaryController({ jobs: stores.jobStore, registry: stores.registry, pairs: stores.pairStore, tasks, clock });
-  const shadow = new AdaptiveShadowController({ registry: stores.registry, pairs: stores.pairStore, tasks, clock });
+  const cascade = createCascadeMonitor({ registry: stores.registry, pairs: stores.pairStore, tasks, clock });
   const withSpans = tracedPerArm();
   const resolver: ModelResolver = {
     canaryShare: (task, student) => canary.shareFor(task.name, student.id),
-    shadowRate: (task, student) => shadow.rateFor(task, student.id),
+    shadowRate: (task, student) => cascade.shadow.rateFor(task, student.id),
+    cascadeThreshold: (task, student) => cascade.thresholds.thresholdFor(task, student),
     teacher: (task) => withSpans(configuredModel(task.teacher), 'teacher'),
     student: async (task, opts) => {
       if (!task.student) return undefined;
@@ -68,7 +72,7 @@ export function createModels(config: Config, stores: Stores, tasks: TaskCatalog,
   const preloadStudents = (log: (message: string) => void) => preloadRegistryStudents(tasks, clock, students.get, log);
   // Nothing to invalidate before the resolver exists: it starts with no cached entry.
   const invalidateStudent = (task: string) => students.loaded()?.invalidate(task);
-  return { configuredModel, unguardedModel, loadStudent, resolver, canary, invalidateStudent, preloadStudents };
+  return { configuredModel, unguardedModel, loadStudent, resolver, canary, cascade, invalidateStudent, preloadStudents };
 }
 
 type ClientOptions = Parameters<typeof createOpenAIModel>[2];
@@ -93,13 +97,23 @@ function modelCache(document: Config['document'], build: (id: string, settings: 
 function remoteVersionModels(document: Config['document'], clientOptions: ClientOptions, clock: Clock) {
   return (version: ModelVersion): ChatModel | undefined => {
     const ref = version.endpoint?.modelRef;
-    const base = ref ? document.models[ref] : undefined;
+    const base = ref ? document.models[ref] : localRuntimeSettings(version);
     if (!base || !version.endpoint) return undefined;
     // Azure ML serves each fine-tune from an endpoint of its own: its URL comes with the version.
     const at = version.endpoint.baseURL ? { provider: 'openai' as const, baseURL: version.endpoint.baseURL, endpoint: undefined } : {};
     const settings = { ...base, model: version.endpoint.model, deployment: version.endpoint.model, ...at };
     return new CircuitBreakerChatModel(createOpenAIModel(version.id, settings, clientOptions), { clock, ...base.circuitBreaker, maxInFlight: base.maxInFlight });
   };
+}
+
+/**
+ * A version registered with its own URL and no configured model (`distillery models register`: a
+ * local runtime such as Ollama or vLLM): default settings, its key from the named setting or none.
+ */
+function localRuntimeSettings(version: ModelVersion): ModelSettings | undefined {
+  const e = version.endpoint;
+  if (!e?.baseURL) return undefined;
+  return modelSettingsSchema.parse({ provider: 'openai', baseURL: e.baseURL, model: e.model, ...(e.apiKeySetting ? { auth: 'key', apiKeySetting: e.apiKeySetting } : { auth: 'none' }) });
 }
 
 type StudentResolverOptions = ConstructorParameters<typeof RegistryStudentResolver>[0];

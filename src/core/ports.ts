@@ -8,6 +8,7 @@ import type { ChatCompletionRequest } from './chat/chat-request-schema.js';
 import type { DatasetExample } from './distill/dataset-builder.js';
 import type { JobSteps } from './distill/job-steps.js';
 import type { PairQuery, PairRecord } from './pairs/pair-record.js';
+import type { OnlineCascadeThreshold } from './routing/decide-route.js';
 import type { StudentCascadeCalibration } from './routing/policy-schema.js';
 import type { TaskRuntime } from './tasks/task-catalog.js';
 import type { TaskConfig } from './tasks/task-schema.js';
@@ -196,8 +197,12 @@ export interface ModelVersion {
   state: ModelVersionState;
   /** For `onnx`: artifact path prefix holding model.onnx and model.json. */
   artifactPath?: string;
-  /** For `remote`: an OpenAI-compatible endpoint (a fine-tuned Phi-4-mini deployment). */
-  endpoint?: { modelRef?: string; baseURL?: string; model: string };
+  /**
+   * For `remote`: an OpenAI-compatible endpoint (a fine-tuned Phi-4-mini deployment). `modelRef`
+   * names the configured model whose auth and time-outs apply; without it (a local runtime
+   * registered through the admin API) `baseURL` is called with the key of `apiKeySetting`, or none.
+   */
+  endpoint?: { modelRef?: string; baseURL?: string; model: string; apiKeySetting?: string };
   lineage: {
     jobId?: string;
     datasetVersion?: string;
@@ -305,6 +310,8 @@ export interface ModelResolver {
   canaryShare?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
   /** Adaptive shadow rate of the promoted student (see core/routing/adaptive-shadow.ts), when configured. */
   shadowRate?(task: TaskConfig, student: ChatModel): Promise<number | undefined>;
+  /** A target cascade's τ re-estimated from the student's shadow sample (see core/routing/online-cascade-threshold.ts). */
+  cascadeThreshold?(task: TaskConfig, student: ChatModel): Promise<OnlineCascadeThreshold | undefined>;
 }
 
 export interface PairSink {

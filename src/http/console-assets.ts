@@ -1,3 +1,4 @@
+import { CONSOLE_SCRIPT_CASCADE } from './console-script-cascade.js';
 import { CONSOLE_SCRIPT_CORE } from './console-script-core.js';
 import { CONSOLE_SCRIPT_OPS } from './console-script-ops.js';
 import { CONSOLE_SCRIPT_OVERVIEW } from './console-script-overview.js';
@@ -5,9 +6,9 @@ import { CONSOLE_SCRIPT_PAIRS } from './console-script-pairs.js';
 
 // The operator console's script and stylesheet, served as same-origin assets so the page runs under
 // a strict Content-Security-Policy (no inline script or style). The script is one closure put
-// together from its parts (helpers, overview, pairs, jobs and models).
+// together from its parts (helpers, overview, pairs, the models view's cascade card, jobs and models).
 
-export const CONSOLE_SCRIPT = `(function () {\n  'use strict';\n${CONSOLE_SCRIPT_CORE}${CONSOLE_SCRIPT_OVERVIEW}${CONSOLE_SCRIPT_PAIRS}${CONSOLE_SCRIPT_OPS}})();\n`;
+export const CONSOLE_SCRIPT = `(function () {\n  'use strict';\n${CONSOLE_SCRIPT_CORE}${CONSOLE_SCRIPT_OVERVIEW}${CONSOLE_SCRIPT_PAIRS}${CONSOLE_SCRIPT_CASCADE}${CONSOLE_SCRIPT_OPS}})();\n`;
 
 export const CONSOLE_CSS = `
 :root { color-scheme: light; --ink: #1d2433; --muted: #5b6577; --line: #dde2ea; --accent: #3b6fd4; --bad: #b3261e; }

@@ -1,6 +1,7 @@
 // The console's browser script, part 4: jobs (list, detail with live progress, steps and log,
-// cancel through POST /admin/jobs/{id}/cancel), models (versions, lineage, metrics, promote and
-// roll back with confirmation), and the start-up wiring.
+// cancel through POST /admin/jobs/{id}/cancel), models (versions, lineage, metrics, the cascade's
+// risk–coverage curve in console-script-cascade.ts, promote and roll back with confirmation), and
+// the start-up wiring.
 
 export const CONSOLE_SCRIPT_OPS = String.raw`
   var ACTIVE = ['queued', 'building_dataset', 'generating', 'training', 'evaluating'];
@@ -108,6 +109,7 @@ export const CONSOLE_SCRIPT_OPS = String.raw`
         if (!list.data.length) body.appendChild(make('tr')).appendChild(make('td', 'No student version yet.'));
         var promoted = list.data.find(function (v) { return v.state === 'promoted'; });
         $('models-promoted').textContent = promoted ? 'Serving: v' + promoted.version : 'No version is promoted: the teacher serves.';
+        return loadCascade(task);
       });
     }
   };

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { buildCascadeReport, type CascadeReportDeps } from '../core/distill/cascade-report.js';
 import { isOperator } from '../core/distill/tenant-scope.js';
 import { invalidRequest } from '../core/errors.js';
 import { buildOnlineReport, type OnlineReport } from '../core/eval/online-report.js';
@@ -8,6 +9,7 @@ import { buildTrendReport } from '../core/eval/report-trends.js';
 import type { AgreementTask } from '../core/pairs/pair-agreement.js';
 import type { PairRecord } from '../core/pairs/pair-record.js';
 import type { Clock, PairStore } from '../core/ports.js';
+import type { TaskConfig } from '../core/tasks/task-schema.js';
 import { DASHBOARD_CSS, DASHBOARD_SCRIPT } from './dashboard-assets.js';
 import { dashboardPage, dashboardSecurityHeaders } from './dashboard-page.js';
 import { chartJsSource } from './static-assets.js';
@@ -31,6 +33,8 @@ export interface ReportRoutesDeps {
   /** Window used when `since` is absent (default 7 days). */
   defaultWindowInMs?: number;
   title?: string;
+  /** Student versions' cascades (GET /cascade): registry, job records, the serving side's online τ. */
+  cascade?: CascadeReportDeps & { task(name: string): TaskConfig | undefined };
 }
 
 // The app's env, so the sub-apps plug into createApp's `routes` as they are. `tenant` is only set
@@ -102,6 +106,17 @@ export function createReportApiRoutes(deps: ReportRoutesDeps): Hono<ReportEnv> {
     const slice = (t: string, s: string, u: string) => deps.pairStore.list({ task: t, tenant, since: s, until: u }, { abortSignal: signal });
     const trend = await buildTrendReport(slice, { pricing: deps.pricing, tenant, since, until, bucketInMs, now: deps.clock.now(), taskNames: names, ...taskRuntimes(deps.tasks) });
     return c.json(trend);
+  });
+
+  // Per student version: τ, the risk–coverage curve of its job, and the serving version's online τ.
+  app.get('/cascade', async (c) => {
+    const cascade = deps.cascade;
+    const { task, known, tenant } = await reportParams(c);
+    const configs = (task ? [task] : known).map((t) => cascade?.task(t)).filter((t): t is TaskConfig => t !== undefined && t.student?.source === 'registry');
+    // The shadow sample spans every tenant: a tenant's key sees the versions and curves, not the online part.
+    const scoped = cascade && tenant !== undefined ? { ...cascade, monitor: undefined } : cascade;
+    const tasks = scoped ? await Promise.all(configs.map((t) => buildCascadeReport(scoped, t))) : [];
+    return c.json({ tasks });
   });
 
   app.get('/online', async (c) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { riskCoverageAt, type ScoredExample } from '../../src/core/eval/risk-coverage.js';
 import { pairAgreement } from '../../src/core/pairs/pair-agreement.js';
 import type { JobRecord } from '../../src/core/ports.js';
 import { hashApiKey } from '../../src/http/api-key-auth.js';
@@ -14,7 +15,8 @@ import { generatePairs } from './eval-seed-pairs.js';
 // The operator console in Debian's Chromium, clicked through as a user would, against the whole
 // composed app (SQLite stores, real routes) served by @hono/node-server: enter the key, pick a
 // range, filter pairs to disagreements, open one and see both answers, give feedback, cancel a
-// job, promote and roll back a model. Each view is saved as a screenshot under
+// job, see a version's risk–coverage curve with its chosen τ, promote and roll back a model. Each
+// view is saved as a screenshot under
 // test-artifacts/console/ (the CI artifact), and every view must fit a 390 px phone.
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -33,6 +35,21 @@ const now = Date.now();
 // Inside the console's 7-day preset with half an hour to spare either side (Chromium may take a while to start).
 const pairs = generatePairs({ count: 1500, seed: 21, start: new Date(now - 7 * DAY + 1_800_000).toISOString(), spanInMs: 7 * DAY - 3_600_000, tenants: ['acme', 'globex'] });
 const JOB_ID = 'job-console-training';
+const TARGET = { minAgreement: 0.9, confidence: 0.95 };
+
+/** What the evaluation step stores for a calibrated cascade (core/distill/cascade-evaluation.ts), for v2's job. */
+function cascadeEvaluation() {
+  const scored: ScoredExample[] = Array.from({ length: 400 }, (_, i) => {
+    const confidence = ((i * 37) % 400) / 400;
+    return { confidence, agrees: ((i * 7) % 100) / 100 < 0.55 + 0.45 * confidence };
+  });
+  const [chosen] = riskCoverageAt(scored, [0.8]);
+  return {
+    n: scored.length, ece: 0.031, meanConfidence: 0.5, agreement: scored.filter((e) => e.agrees).length / scored.length,
+    curve: riskCoverageAt(scored),
+    chosen: { ...chosen!, source: "0.8000 (version's τ for minAgreement 0.9)", target: TARGET, targetMetOnTest: true, targetBoundMetOnTest: true },
+  };
+}
 
 async function waitForChromium(): Promise<void> {
   // apt may still be installing it when the suite starts.
@@ -56,6 +73,8 @@ async function seed(): Promise<void> {
     log: [{ at, level: 'info', message: 'dataset bank-intents.3 built: 742 examples' }, { at, level: 'info', message: 'training epoch 3/8' }],
   };
   await d.jobStore.create(job);
+  // v2's job: its cascade evaluation on the test split (the curve the models view draws).
+  await d.jobStore.create({ ...job, id: 'job-2', state: 'succeeded', outcome: 'promoted', progress: 1, steps: { cascade: cascadeEvaluation() }, log: [] });
   for (const n of [1, 2]) {
     await d.registry.create({ task: 'bank-intents', kind: 'onnx', artifactPath: `models/bank-intents/${n}`, lineage: { jobId: `job-${n}`, datasetVersion: `bank-intents.${n}`, teacherModel: 'DeepSeek-V3' }, metrics: { agreement: 0.85 + n / 100, accuracy: 0.8 + n / 100 } });
   }
@@ -66,7 +85,7 @@ async function seed(): Promise<void> {
 beforeAll(async () => {
   h = await startHarness({
     tasks: [
-      { name: 'bank-intents', teacher: 'teacher', student: { source: 'registry' }, classification: { labels: INTENTS }, distill: { threshold: null } },
+      { name: 'bank-intents', teacher: 'teacher', student: { source: 'registry' }, classification: { labels: INTENTS }, distill: { threshold: null }, routing: { policy: { type: 'cascade', target: TARGET, shadowSampleRate: 0.1 } } },
       { name: 'support-chat', teacher: 'teacher', distill: { threshold: null } },
     ],
     env: { DISTILLERY_API_KEYS: JSON.stringify([{ tenant: '*', scopes: ['chat', 'admin'], sha256: hashApiKey(OPERATOR_KEY) }]) },
@@ -234,6 +253,49 @@ describe('operator console in Chromium', { timeout: 180_000 }, () => {
     }
     await shot(page, 'job');
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    await page.close();
+  });
+
+  it("draws the serving version's risk–coverage curve with its chosen τ, the target and the online τ", async () => {
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await openWithKey(page, `/console?task=bank-intents#models`);
+    await page.waitForSelector('#cascade-card');
+    expect(await page.locator('#cascade-version').inputValue()).toBe('2');
+    const evaluation = cascadeEvaluation();
+    const datasets = await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const chart = (globalThis as any).Chart.getChart('cascade-chart');
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return chart.data.datasets.map((d: any) => ({ label: d.label, points: d.data.length, first: d.data[0] }));
+    });
+    const curve = datasets.find((d: { label: string }) => d.label === 'agreement with the teacher %');
+    expect(curve.points).toBe(evaluation.curve.filter((p) => p.served > 0).length);
+    const chosen = datasets.find((d: { label: string }) => d.label.startsWith('chosen τ'));
+    expect(chosen.label).toBe('chosen τ 0.8000');
+    expect(chosen.first.x).toBeCloseTo(100 * evaluation.chosen.coverage, 6);
+    expect(chosen.first.y).toBeCloseTo(100 * evaluation.chosen.agreement, 6);
+    expect(datasets.map((d: { label: string }) => d.label)).toEqual(expect.arrayContaining(['agreement lower bound %', 'target 90.0%']));
+    // Drawn, not only configured: the plot area of the canvas holds the curve's coloured pixels.
+    const painted = await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const canvas = (globalThis as any).document.getElementById('cascade-chart');
+      const { width, height } = canvas;
+      const px = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+      let orange = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i] > 200 && px[i + 1] > 100 && px[i + 1] < 140 && px[i + 2] < 70 && px[i + 3] > 200) orange++;
+      return { width, height, orange };
+    });
+    expect(painted.width).toBeGreaterThan(200);
+    expect(painted.orange).toBeGreaterThan(50);
+    const facts = await page.locator('#cascade-facts').textContent();
+    expect(facts).toContain("version's τ0.8000");
+    expect(facts).toContain('target met');
+    // The serving version's online part: its shadow sample (no shadow rows of v2 in the seeded pairs) and the τ it keeps.
+    expect(facts).toMatch(/shadow sample0 comparable random-shadow rows/);
+    expect(facts).toMatch(/online τ0\.8000 \(offline, on 0 shadow rows/);
+    await shot(page, 'models-cascade');
+    expect(problems).toEqual([]);
     await page.close();
   });
 

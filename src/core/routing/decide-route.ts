@@ -22,6 +22,14 @@ export interface RouteContext {
   studentCalibration?: StudentCascadeCalibration;
   /** Adaptive shadow rate of the resolved version (see core/routing/adaptive-shadow.ts); replaces the policy's fixed rate. */
   shadowRate?: number;
+  /** A target cascade's τ re-estimated from the version's shadow sample (see core/routing/online-cascade-threshold.ts). */
+  onlineThreshold?: OnlineCascadeThreshold;
+}
+
+/** The online τ of a target cascade and how to name it in the route's reason. */
+export interface OnlineCascadeThreshold {
+  threshold: number;
+  describe: string;
 }
 
 export interface RouteDecision {
@@ -106,7 +114,7 @@ function decidePolicy(routing: RoutingConfig, ctx: RouteContext, random: () => n
     case 'cascade': {
       const rate = ctx.shadowRate ?? policy.shadowSampleRate;
       const shadowed = rate > 0 && random() < rate;
-      const tau = cascadeThreshold(policy, ctx.studentCalibration);
+      const tau = cascadeThreshold(policy, ctx.studentCalibration, ctx.onlineThreshold);
       return withFallback({
         primary: 'student',
         cascade: { threshold: tau.threshold, escalateOnInvalid: policy.escalateOnInvalid },
@@ -126,13 +134,20 @@ const sameTarget = (a: CascadeTargetConfig, b: StudentCascadeCalibration['target
     : a.maxAccuracyLoss === b.maxAccuracyLoss && a.confidence === (b.confidence ?? a.confidence);
 
 /**
- * The cascade's τ: with a quality target, the one the student version chose for that same target
- * on held-out data; a version without one (not calibrated, or the target could not be met, or it
- * was chosen for another target) falls back to the policy's raw threshold, or serves nothing.
+ * The cascade's τ: with a quality target, the online τ re-estimated from the version's shadow
+ * sample when there is one (it starts from the version's own τ and moves only as far as its bound
+ * allows), else the one the student version chose for that same target on held-out data; a version
+ * without one (not calibrated, or the target could not be met, or it was chosen for another target)
+ * falls back to the policy's raw threshold, or serves nothing.
  */
-export function cascadeThreshold(policy: CascadePolicy, calibration: StudentCascadeCalibration | undefined): { threshold: number; describe: string } {
+export function cascadeThreshold(
+  policy: CascadePolicy,
+  calibration: StudentCascadeCalibration | undefined,
+  online?: OnlineCascadeThreshold,
+): { threshold: number; describe: string } {
   const target = policy.target;
   if (!target) return { threshold: policy.threshold!, describe: `${policy.threshold}` };
+  if (online) return online;
   const name = 'minAgreement' in target ? `minAgreement ${target.minAgreement}` : `maxAccuracyLoss ${target.maxAccuracyLoss}`;
   if (calibration && sameTarget(target, calibration.target)) {
     return { threshold: calibration.threshold, describe: `${calibration.threshold.toFixed(4)} (version's τ for ${name})` };

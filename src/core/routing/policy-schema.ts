@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adaptiveShadowSchema } from './adaptive-shadow.js';
+import { onlineThresholdSchema } from './online-cascade-settings.js';
 
 // Routing policies are data: validated JSON per task, never code paths.
 
@@ -63,6 +64,8 @@ export const cascadePolicySchema = z
     shadowSampleRate: z.number().min(0).max(1).default(0),
     /** Shadow rate per promoted version: high after a promotion, decaying while agreement holds (replaces shadowSampleRate). */
     adaptiveShadow: adaptiveShadowSchema.optional(),
+    /** With a `target`: τ re-estimated from the random shadow sample, loosened only as far as its bound allows (on unless `enabled: false`). */
+    onlineThreshold: onlineThresholdSchema.optional(),
   })
   .refine((p) => p.threshold !== undefined || p.target !== undefined, {
     message: 'A cascade needs a `threshold` or a quality `target`.',
