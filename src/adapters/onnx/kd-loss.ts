@@ -17,6 +17,8 @@ export interface KdTarget {
   label: number;
   /** Teacher probabilities over the labels (unsoftened), when the teacher gave them. */
   teacher?: Float64Array;
+  /** `teacher` already softened at the training temperature (softenDistribution), computed once per example instead of once per step. */
+  softened?: Float64Array;
 }
 
 export interface KdOptions {
@@ -55,7 +57,7 @@ export function kdLoss(logits: ArrayLike<number>, target: KdTarget, options: KdO
   if (target.teacher && hardWeight < 1) {
     const T = options.temperature;
     const softWeight = 1 - options.alpha;
-    const q = softenDistribution(target.teacher, T);
+    const q = target.softened ?? softenDistribution(target.teacher, T);
     const pT = softmaxInto(logits, new Float64Array(C), T);
     let kl = 0;
     for (let c = 0; c < C; c++) {

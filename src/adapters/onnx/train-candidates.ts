@@ -2,19 +2,26 @@ import type { StudentHyperparameters } from '../../core/tasks/classification-tas
 import { createFeaturizer } from '../../core/tasks/featurizer.js';
 import { quantileSorted } from '../../core/eval/statistics.js';
 import { exportStudentOnnx } from './export-student-onnx.js';
+import { budgetCut } from './candidate-budget.js';
 import { forwardStudent } from './student-weights.js';
 import { parseHyperparameters, trainStudent, type TrainingData, type TrainingProgress, type TrainOptions, type TrainResult } from './train-student.js';
+import type { EncoderCandidateInput, EncoderSkip } from './encoder-candidate.js';
+import { invalidRequest } from '../../core/errors.js';
+import { exportEncoderHeadOnnx, trainEncoderHead } from './encoder-head.js';
 
 // Candidate kinds of the in-process student, chosen by validation: the n-gram (fastText-style)
 // student always, the pair-aware one when the task has two inputs (`pair_separator`), and the
 // convolutional one (conv-student.ts) unless `conv_filters` is 0. Each is trained with the same
 // seed on the same data in a fixed order; the cheapest kind within one standard error of the best
 // validation accuracy wins (oneStandardErrorChoice), so the choice is deterministic for a given
-// dataset. A candidate is not started once the wall-clock budget is spent (the first always runs):
+// dataset. A candidate is not started once the wall-clock budget is spent (the first always runs),
+// nor the convolutional one when its projected time would overrun it (candidate-budget.ts):
 // only a budget cut on a slow machine can change the choice, and the lineage records it. Each records its ONNX size
 // and the latency of featurize + forward on validation texts, so the job report can weigh them.
 
-export type CandidateKind = StudentHyperparameters['featurizer'];
+// The encoder kind (encoder-head.ts) comes last, the costliest to serve; its embeddings are computed
+// before this search (encoder-candidate.ts) and it is skipped, with the reason, when there are none.
+export type CandidateKind = StudentHyperparameters['featurizer'] | 'encoder';
 
 export interface CandidateRecord {
   kind: CandidateKind;
@@ -27,8 +34,9 @@ export interface CandidateRecord {
   /** Featurize + forward pass (TypeScript reference) per example, on up to 200 validation texts. */
   p50InMs?: number;
   p99InMs?: number;
-  /** Set when the time budget ran out before this candidate started. */
-  skipped?: 'budget';
+  /** Set when the time budget ran out before this candidate started, or the kind could not run (`reason` says why). */
+  skipped?: 'budget' | 'not_configured' | 'unavailable';
+  reason?: string;
 }
 
 export interface CandidatesResult extends TrainResult {
@@ -36,8 +44,10 @@ export interface CandidatesResult extends TrainResult {
 }
 
 export function candidateKinds(hp: StudentHyperparameters): CandidateKind[] {
+  if (hp.encoder?.pinned) return ['encoder'];
   const kinds: CandidateKind[] = hp.pair_separator !== undefined ? ['ngrams', 'pair'] : [hp.featurizer === 'conv' ? 'ngrams' : hp.featurizer];
   if (hp.conv_filters > 0) kinds.push('conv');
+  kinds.push('encoder');
   return kinds;
 }
 
@@ -57,17 +67,33 @@ function measure(result: TrainResult, texts: readonly string[]): Pick<CandidateR
   };
 }
 
-export function trainCandidates(data: TrainingData, hyperparameters: unknown, options: TrainOptions = {}): CandidatesResult {
+export function trainCandidates(data: TrainingData, hyperparameters: unknown, options: TrainOptions & { encoder?: EncoderCandidateInput } = {}): CandidatesResult {
   const hp = parseHyperparameters(hyperparameters);
-  const kinds = candidateKinds(hp);
+  const encoder = options.encoder && 'embeddings' in options.encoder ? options.encoder.embeddings : undefined;
+  const encoderSkip = encoderSkipOf(hp, options.encoder);
+  const kinds = candidateKinds(hp).filter((k) => k !== 'encoder' || encoder);
+  if (kinds.length === 0) throw invalidRequest(`The encoder candidate is pinned but cannot run: ${encoderSkip?.reason}`, 'encoder');
   const started = Date.now();
   const texts = (data.validation?.length ? data.validation : data.train).slice(0, 200).map((e) => e.text);
   const results: { kind: CandidateKind; result: TrainResult; measured: ReturnType<typeof measure> }[] = [];
+  const skippedByBudget: CandidateRecord[] = [];
+  const workTexts = data.train.slice(0, 200).map((e) => e.text);
   for (const [i, kind] of kinds.entries()) {
-    if (results.length > 0 && Date.now() - started > hp.candidate_budget_in_ms) break;
+    const cut = budgetCut(kind, hp, Date.now() - started, results.map((r) => ({ kind: r.kind, durationInMs: r.result.metrics.durationInMs, epochsRun: r.result.metrics.epochsRun })), { labels: data.labels.length, texts: workTexts });
+    if (cut) {
+      skippedByBudget.push({ kind, validationAccuracy: Number.NaN, validationLoss: Number.NaN, durationInMs: 0, chosen: false, skipped: 'budget', reason: cut });
+      continue;
+    }
     // One progress bar over all candidates: each candidate's epochs fill its share of it.
     const onProgress = options.onProgress && ((p: TrainingProgress) => options.onProgress!({ ...p, fraction: (i + p.fraction) / kinds.length }));
-    const result = trainStudent(data, { ...hp, featurizer: kind }, { ...options, ...(onProgress ? { onProgress } : {}) });
+    const trainOptions = { ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}), ...(onProgress ? { onProgress } : {}) };
+    if (kind === 'encoder') {
+      const result = trainEncoderHead(data, hp, encoder!, trainOptions);
+      const sizeInBytes = encoder!.reference.modelSizeInBytes + exportEncoderHeadOnnx(result.weights).byteLength;
+      results.push({ kind, result, measured: { sizeInBytes, ...(encoder!.p50InMs !== undefined ? { p50InMs: encoder!.p50InMs, p99InMs: encoder!.p99InMs! } : {}) } });
+      continue;
+    }
+    const result = trainStudent(data, { ...hp, featurizer: kind }, trainOptions);
     results.push({ kind, result, measured: measure(result, texts) });
   }
   const best = results[oneStandardErrorChoice(results.map((r) => ({ accuracy: r.result.metrics.validationAccuracy, n: r.result.metrics.validationExamples })))]!;
@@ -79,8 +105,15 @@ export function trainCandidates(data: TrainingData, hyperparameters: unknown, op
     chosen: r === best,
     ...r.measured,
   }));
-  for (const k of kinds.slice(results.length)) candidates.push({ kind: k, validationAccuracy: Number.NaN, validationLoss: Number.NaN, durationInMs: 0, chosen: false, skipped: 'budget' });
+  candidates.push(...skippedByBudget);
+  if (encoderSkip) candidates.push({ kind: 'encoder', validationAccuracy: Number.NaN, validationLoss: Number.NaN, durationInMs: 0, chosen: false, ...encoderSkip });
   return { ...best.result, candidates };
+}
+
+/** Why the encoder kind is not in the search: the worker's reason, or none when no encoder step ran for a task without one. */
+function encoderSkipOf(hp: StudentHyperparameters, input: EncoderCandidateInput | undefined): EncoderSkip | undefined {
+  if (input) return 'embeddings' in input ? undefined : input;
+  return hp.encoder ? { skipped: 'unavailable', reason: 'the encoder embeddings were not prepared (prepareEncoderCandidate)' } : undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import {
 } from '../../core/tasks/classification-task.js';
 import { createFeaturizer } from '../../core/tasks/featurizer.js';
 import { ConvEpochTrainer, initConvStudentWeights } from './conv-student.js';
-import { kdLoss, type KdTarget } from './kd-loss.js';
+import { kdLoss, softenDistribution, type KdTarget } from './kd-loss.js';
 import { createRandom, shuffleInPlace, type RandomSource } from '../../core/eval/random.js';
 import { argmax, forwardStudent, type ForwardResult, type StudentWeights } from './student-weights.js';
 
@@ -205,7 +205,7 @@ export function parseHyperparameters(input: unknown): StudentHyperparameters {
   return parsed.data;
 }
 
-function checkLabels(labels: readonly string[]): Map<string, number> {
+export function checkLabels(labels: readonly string[]): Map<string, number> {
   if (!Array.isArray(labels) || labels.length < 2) throw invalidRequest('A classifier needs at least two labels.', 'labels');
   const index = new Map<string, number>();
   labels.forEach((l, i) => {
@@ -217,7 +217,7 @@ function checkLabels(labels: readonly string[]): Map<string, number> {
 }
 
 /** The target of one example, or undefined when it cannot train (no label, nothing usable). */
-function toTarget(ex: TrainingExample, index: Map<string, number>): KdTarget | undefined {
+export function toTarget(ex: TrainingExample, index: Map<string, number>): KdTarget | undefined {
   if (ex === null || typeof ex !== 'object' || typeof ex.text !== 'string') {
     throw invalidRequest('Each training example needs a string `text`.', 'examples');
   }
@@ -296,7 +296,11 @@ function prepareSets(data: TrainingData, hp: StudentHyperparameters, index: Map<
         skipped++;
         continue;
       }
-      if (target.teacher) soft++;
+      if (target.teacher) {
+        soft++;
+        // Constant for the whole run: soften once here, not at every step of every epoch.
+        target.softened = softenDistribution(target.teacher, hp.temperature);
+      }
       out.push({ ids: featurizer.featurize(ex.text).ids, target });
     }
     return out;
