@@ -27,15 +27,21 @@ export interface StudentCalibration extends TemperatureCalibration {
 }
 
 /** Calibrates on examples whose teacher label is in the label set; undefined when there are none. */
-export function calibrateStudent(weights: StudentWeights, validation: readonly TrainingExample[], target?: CascadeTarget): StudentCalibration | undefined {
+export function calibrateStudent(
+  weights: StudentWeights,
+  validation: readonly TrainingExample[],
+  target?: CascadeTarget,
+  /** The student's logits on the i-th example, for kinds that do not featurize text (the encoder student). */
+  logitsOf?: (ex: TrainingExample, i: number) => Float64Array,
+): StudentCalibration | undefined {
   const index = new Map(weights.labels.map((l, i) => [l, i]));
   const featurizer = createFeaturizer(weights.featurizer);
   const logits: Float64Array[] = [];
   const targets: number[] = [];
-  for (const ex of validation) {
+  for (const [i, ex] of validation.entries()) {
     const label = ex.label === null ? undefined : index.get(ex.label);
     if (label === undefined) continue;
-    logits.push(forwardStudent(weights, featurizer.featurize(ex.text).ids).logits);
+    logits.push(logitsOf ? logitsOf(ex, i) : forwardStudent(weights, featurizer.featurize(ex.text).ids).logits);
     targets.push(label);
   }
   if (logits.length === 0) return undefined;

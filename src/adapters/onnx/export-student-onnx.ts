@@ -20,7 +20,7 @@ export interface ExportOptions {
   producerVersion?: string;
 }
 
-function floatTensor(name: string, dims: number[], data: Float32Array) {
+export function floatTensor(name: string, dims: number[], data: Float32Array) {
   // raw_data is little-endian by the ONNX spec; copy so the proto owns exactly these bytes.
   const bytes = new Uint8Array(data.byteLength);
   const view = new DataView(bytes.buffer);
@@ -28,14 +28,14 @@ function floatTensor(name: string, dims: number[], data: Float32Array) {
   return { name, dims, dataType: TensorDataType.FLOAT, rawData: bytes };
 }
 
-function int64Tensor(name: string, values: number[]) {
+export function int64Tensor(name: string, values: number[]) {
   const bytes = new Uint8Array(values.length * 8);
   const view = new DataView(bytes.buffer);
   values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
   return { name, dims: [values.length], dataType: TensorDataType.INT64, rawData: bytes };
 }
 
-const valueInfo = (name: string, elemType: number, dims: (number | string)[]) => ({
+export const valueInfo = (name: string, elemType: number, dims: (number | string)[]) => ({
   name,
   type: {
     tensorType: {
@@ -45,7 +45,7 @@ const valueInfo = (name: string, elemType: number, dims: (number | string)[]) =>
   },
 });
 
-const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({
+export const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({
   opType,
   input,
   output,

@@ -5,6 +5,8 @@ import type { ArtifactStore, OperationOptions } from '../../core/ports.js';
 import { featurizerSettingsSchema, labelFormatSchema } from '../../core/tasks/classification-task.js';
 import type { StudentWeights } from './student-weights.js';
 import { exportStudentOnnx, STUDENT_INPUTS, STUDENT_OUTPUTS } from './export-student-onnx.js';
+import { encoderReferenceSchema } from '../../core/tasks/encoder-settings.js';
+import { exportEncoderHeadOnnx } from './encoder-head.js';
 
 // A student on disk (or in Blob Storage): `<prefix>/model.onnx` and the sidecar
 // `<prefix>/model.json` holding what the graph cannot — labels, label format, featurizer settings,
@@ -45,6 +47,12 @@ export const studentSidecarSchema = z.object({
       n: z.number().int().min(0),
     })
     .optional(),
+  /**
+   * The encoder student: `model.onnx` is only its head (input `encoder.headInput`); the encoder
+   * runs first, from the folder named here, checked against these checksums. `inputs` and
+   * `featurizer` are not used then.
+   */
+  encoder: encoderReferenceSchema.optional(),
   createdAt: z.string(),
 });
 
@@ -75,7 +83,7 @@ export function checkArtifactPrefix(prefix: string): string {
 
 /** Builds the ONNX bytes and the sidecar of trained weights (no I/O). */
 export function buildStudentArtifacts(weights: StudentWeights, options: WriteStudentOptions): StudentArtifacts {
-  const model = exportStudentOnnx(weights, { metadata: { task: options.task } });
+  const model = weights.encoder ? exportEncoderHeadOnnx(weights, { metadata: { task: options.task } }) : exportStudentOnnx(weights, { metadata: { task: options.task } });
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(options.metrics ?? {})) if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
   const sidecar = studentSidecarSchema.parse({
@@ -96,6 +104,7 @@ export function buildStudentArtifacts(weights: StudentWeights, options: WriteStu
     hyperparameters: options.hyperparameters ?? {},
     ...(options.calibration ? { calibration: options.calibration } : {}),
     ...(options.cascade ? { cascade: options.cascade } : {}),
+    ...(weights.encoder ? { encoder: weights.encoder } : {}),
     createdAt: options.createdAt ?? new Date().toISOString(),
   });
   return { model, sidecar };

@@ -1,4 +1,5 @@
 import type { FeaturizerSettings } from '../../core/tasks/classification-task.js';
+import type { EncoderReference } from '../../core/tasks/encoder-settings.js';
 
 // The student's parameters, laid out as the ONNX graph consumes them (row-major [in, out] so
 // MatMul needs no transpose), and its forward pass in plain TypeScript: the reference the ONNX
@@ -23,6 +24,11 @@ export interface StudentWeights {
    * the all-zero padding row at index `buckets`, and `outputWeight` is [windows × filters, labels].
    */
   conv?: ConvLayer;
+  /**
+   * The encoder student (encoder-head.ts): a linear head on the encoder's sentence embedding;
+   * `outputWeight` is [embeddingDim, labels], `embedding` is empty and featurizer ids are not used.
+   */
+  encoder?: EncoderReference;
 }
 
 export interface ConvLayer {

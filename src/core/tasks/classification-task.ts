@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TokenLogprob } from '../chat/chat-model-types.js';
 import { invalidRequest } from '../errors.js';
+import { encoderStudentSettingsSchema } from './encoder-settings.js';
 
 // A classification task as data: its label set, how a label is written in a chat answer, and the
 // hyperparameters of the in-process student that learns it. Many "chat" calls are classification
@@ -79,6 +80,10 @@ export const studentHyperparametersSchema = z.object({
   conv_learning_rate: z.number().positive().max(10).default(0.05),
   /** Wall-clock budget for training all candidates; a candidate is not started once it is spent. */
   candidate_budget_in_ms: z.number().int().positive().default(60_000),
+  /** The encoder candidate: a user-supplied ONNX sentence encoder with a trained linear head (encoder-settings.ts); unset, the kind is skipped. */
+  encoder: encoderStudentSettingsSchema
+    .optional()
+    .describe('The encoder candidate: a user-supplied ONNX sentence encoder with a linear head trained on its pooled embeddings (docs/students.md). Unset: the kind is skipped and the lineage says so.'),
 }).refine((h) => h.featurizer !== 'pair' || h.pair_separator !== undefined, {
   message: "featurizer 'pair' needs pair_separator.",
   path: ['featurizer'],
