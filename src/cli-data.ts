@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { api, apiOptions, CliError, EXIT, out } from './cli-api.js';
 
-// `distillery report`, `eval` and `dataset export`: what the logged pairs and built datasets say.
+// `distillery report`, `eval` and `dataset export`: what the logged pairs and built datasets say,
+// and the datasets as files fine-tuning tools read.
 
 export function addReportCommand(program: Command): void {
   program
@@ -44,17 +45,26 @@ export function addDatasetCommands(program: Command): void {
   dataset
     .command('export')
     .argument('<job>', 'job id, e.g. clinc150-intent.1')
-    .addOption(new Option('--file <file>', 'which file').choices(['examples.jsonl', 'train.jsonl', 'validation.jsonl', 'manifest.json', 'validation-report.json']).default('examples.jsonl'))
+    .addOption(new Option('--file <file>', 'a stored file (default examples.jsonl)').choices(['examples.jsonl', 'train.jsonl', 'validation.jsonl', 'manifest.json', 'validation-report.json']))
+    .addOption(new Option('--format <format>', 'fine-tuning JSONL: OpenAI chat, Azure ML chat, or messages for HF TRL / Unsloth').choices(['openai', 'azure-ml', 'messages']))
+    .addOption(new Option('--split <split>', 'with --format: which examples').choices(['train', 'validation', 'test', 'all']).default('train'))
     .option('-o, --out <path>', 'write to this file instead of stdout')
-    .addHelpText('after', '\nExamples:\n  npx distillery dataset export clinc150-intent.1 --file manifest.json\n  npx distillery dataset export support.3 --file train.jsonl -o train.jsonl\n')
-    .action(async (job: string, o: { file: string; out?: string }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx distillery dataset export clinc150-intent.1 --file manifest.json\n  npx distillery dataset export support.3 --file train.jsonl -o train.jsonl\n' +
+        '  npx distillery dataset export support.3 --format messages --split train -o train.jsonl   # HF TRL / Unsloth\n  npx distillery dataset export nli.2 --format azure-ml --split validation -o validation.jsonl\n',
+    )
+    .action(async (job: string, o: { file?: string; format?: string; split: string; out?: string }, cmd: Command) => {
       const g = apiOptions(cmd);
-      const body = await api<unknown>(g, 'GET', `/admin/jobs/${encodeURIComponent(job)}/dataset/${o.file}`);
+      if (o.file && o.format) throw new CliError('Pass --file (a stored file) or --format (an export), not both.', EXIT.usage);
+      const file = o.format ? (o.split === 'all' ? 'examples.jsonl' : `${o.split}.jsonl`) : (o.file ?? 'examples.jsonl');
+      const query = o.format ? `?format=${encodeURIComponent(o.format)}` : '';
+      const body = await api<unknown>(g, 'GET', `/admin/jobs/${encodeURIComponent(job)}/dataset/${file}${query}`);
       const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
       // The file itself is JSON or JSON Lines already: --json changes only the summary of -o.
       if (o.out) {
         writeFileSync(o.out, text);
-        out(g, { job, file: o.file, out: o.out, bytes: Buffer.byteLength(text) }, () => `wrote ${o.out} (${Buffer.byteLength(text)} bytes)`);
-      } else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        out(g, { job, file, ...(o.format ? { format: o.format } : {}), out: o.out, bytes: Buffer.byteLength(text) }, () => `wrote ${o.out} (${Buffer.byteLength(text)} bytes)`);
+      } else process.stdout.write(text === '' || text.endsWith('\n') ? text : `${text}\n`);
     });
 }

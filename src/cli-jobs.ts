@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { api, apiOptions, CliError, EXIT, out, type ApiOptions } from './cli-api.js';
+import { readSpecFile } from './cli-spec-file.js';
 
 // `distillery distill`, `jobs`, `jobs cancel`, `jobs show`: distillation jobs through the admin API.
 
@@ -56,14 +56,14 @@ export function addDistillCommand(program: Command): void {
     .command('distill')
     .description('Start a distillation job for a task now (manual trigger), or from a job spec file.')
     .argument('[task]', 'task name')
-    .option('--spec <file>', 'distillation job spec (JSON) with its own training data')
+    .option('--spec <file>', 'distillation job spec (JSON or YAML; an azure-ai-ml distillation YAML as it is) with its own training data')
     .option('--wait', 'follow the job until it ends; exit 4 unless a student is promoted')
-    .addHelpText('after', '\nExamples:\n  npx distillery distill clinc150-intent --wait\n  npx distillery distill --spec nli-job.json\n')
+    .addHelpText('after', '\nExamples:\n  npx distillery distill clinc150-intent --wait\n  npx distillery distill --spec nli-job.json\n  npx distillery distill --spec distillation_summarization.yaml   # azureml-examples YAML, JSONL files beside it\n')
     .action(async (task: string | undefined, o: { spec?: string; wait?: boolean }, cmd: Command) => {
       const g = apiOptions(cmd);
       let job: JobView;
       if (o.spec) {
-        const spec = JSON.parse(readFileSync(o.spec, 'utf8'));
+        const spec = readSpecFile(o.spec);
         job = await api<JobView>(g, 'POST', '/admin/distillations', spec);
       } else {
         if (!task) throw new CliError('Name a task, or pass --spec.', EXIT.usage);

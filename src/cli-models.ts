@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { api, apiOptions, out } from './cli-api.js';
 
-// `distillery models list|promote|rollback`: student versions of a task, with their metrics as columns.
+// `distillery models list|register|promote|rollback`: student versions of a task, with their metrics
+// as columns; `register` adds any OpenAI-compatible endpoint (a local runtime) as a version.
 
 export function addModelsCommands(program: Command): void {
-  const models = program.command('models').description('Student versions of a task: list, promote, roll back.');
+  const models = program.command('models').description('Student versions of a task: list, register an endpoint, promote, roll back.');
   // Metrics as columns: the union of every listed version's metric names, in first-seen order.
   type VersionView = { id: string; state: string; kind: string; createdAt: string; metrics?: Record<string, number> };
   let metricNames: string[] = [];
@@ -29,6 +30,26 @@ export function addModelsCommands(program: Command): void {
       const g = apiOptions(cmd);
       const list = await api<{ data: Parameters<typeof versionLine>[0][] }>(g, 'GET', `/admin/tasks/${encodeURIComponent(task)}/models`);
       out(g, list.data, () => (list.data.length ? [versionHeader(list.data), ...list.data.map(versionLine)].join('\n') : `(no versions of ${task} yet)`));
+    });
+  models
+    .command('register')
+    .description('Register an OpenAI-compatible endpoint (Foundry Local, Ollama, llama.cpp server, vLLM) as a student version of a task (operator key).')
+    .requiredOption('--task <task>', 'the task the version serves')
+    .requiredOption('--endpoint <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1')
+    .requiredOption('--model <name>', 'model name the runtime serves')
+    .option('--api-key-env <VAR>', "app setting of the server holding the runtime's key (DISTILLERY_STUDENT_KEY...); none sent without it")
+    .option('--promote', 'serve it at once')
+    .option('--description <text>', 'kept with the version, e.g. what it was fine-tuned on')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx distillery models register --task support --endpoint http://127.0.0.1:11434/v1 --model phi4-mini-support --promote\n' +
+        '  npx distillery models register --task support --endpoint http://gpu-box:8000/v1 --model support-8b --api-key-env DISTILLERY_STUDENT_KEY_VLLM\n',
+    )
+    .action(async (o: { task: string; endpoint: string; model: string; apiKeyEnv?: string; promote?: boolean; description?: string }, cmd: Command) => {
+      const g = apiOptions(cmd);
+      const body = { baseURL: o.endpoint, model: o.model, ...(o.apiKeyEnv ? { apiKeySetting: o.apiKeyEnv } : {}), promote: o.promote === true, ...(o.description ? { description: o.description } : {}) };
+      const v = await api<Parameters<typeof versionLine>[0]>(g, 'POST', `/admin/tasks/${encodeURIComponent(o.task)}/models`, body);
+      out(g, v, () => `registered ${versionLine(v)}`);
     });
   models
     .command('promote')

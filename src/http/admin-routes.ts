@@ -4,9 +4,13 @@ import type { DistillTriggers } from '../core/distill/distill-triggers.js';
 import { DistilleryError, forbidden, invalidRequest, notFound } from '../core/errors.js';
 import { datasetPathOf, isTerminal } from '../core/distill/job-runner.js';
 import { canDownloadDataset, canSeeJob, isOperator, OPERATOR_TENANT } from '../core/distill/tenant-scope.js';
+import type { DatasetExample, Split } from '../core/distill/dataset-builder.js';
+import { EXPORT_FORMATS, exportDataset, type ExportFormat } from '../core/distill/dataset-export.js';
 import type { ArtifactStore, JobRecord, JobState, JobStore, ModelRegistry, ModelVersion } from '../core/ports.js';
 import type { AppEnv } from './create-app.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
+import { parseRegisterModelBody, registeredVersion } from './model-registration.js';
+import { readJsonBody } from './read-json-body.js';
 
 // Admin API (admin-scoped keys): trigger distillation, follow jobs, list, promote and roll back
 // student versions. A key's tenant bounds what it sees; the operator tenant '*' sees everything.
@@ -156,36 +160,70 @@ function addJobRoutes(app: Hono<AppEnv>, deps: AdminRouteDeps, { requireTask, vi
   });
 }
 
-// The versioned dataset a job built: manifest, examples and (generative tasks) fine-tuning files.
-// A dataset holding pairs of any tenant but the job's own is the operator's only.
+// The versioned dataset a job built: manifest, examples and (generative tasks) fine-tuning files;
+// with ?format= the examples of a split (train, validation, test; examples.jsonl: all) as the JSONL
+// a fine-tuning tool reads (dataset-export.ts). A dataset holding pairs of any tenant but the job's
+// own is the operator's only.
 const datasetFiles = ['manifest.json', 'examples.jsonl', 'train.jsonl', 'validation.jsonl', 'validation-report.json'] as const;
+const exportFiles: Record<string, Split | undefined> = { 'examples.jsonl': undefined, 'train.jsonl': 'train', 'validation.jsonl': 'validation', 'test.jsonl': 'test' };
 
 function addDatasetRoute(app: Hono<AppEnv>, deps: AdminRouteDeps): void {
   app.get('/jobs/:id/dataset/:file', async (c) => {
     const job = await deps.jobs.get(c.req.param('id'));
     if (!job || !canSee(c.get('tenant'), job)) throw notFound(`Job '${c.req.param('id')}' does not exist.`, 'job_not_found');
     const file = c.req.param('file');
-    if (!(datasetFiles as readonly string[]).includes(file)) throw invalidRequest(`file must be one of ${datasetFiles.join(', ')}.`, 'file');
-    const missing = () => notFound(`Job '${job.id}' has no ${file} readable with this API key (yet).`, 'dataset_file_not_found');
-    if (!canDownloadDataset(c.get('tenant'), job)) throw missing();
-    const bytes = await deps.artifacts.get(`${datasetPathOf(job)}/${file}`);
-    if (!bytes) throw missing();
-    return c.body(new Uint8Array(bytes), 200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/jsonl' });
+    const format = c.req.query('format');
+    if (format !== undefined && !(EXPORT_FORMATS as readonly string[]).includes(format)) throw invalidRequest(`format must be one of ${EXPORT_FORMATS.join(', ')}.`, 'format');
+    const names = format ? Object.keys(exportFiles) : datasetFiles;
+    if (!(names as readonly string[]).includes(file)) throw invalidRequest(`file must be one of ${names.join(', ')}${format ? ` with format=${format}` : ''}.`, 'file');
+    const base = datasetPathOf(job);
+    const readable = canDownloadDataset(c.get('tenant'), job);
+    const bytes = readable ? await deps.artifacts.get(`${base}/${format ? 'examples.jsonl' : file}`) : undefined;
+    if (!bytes) throw await missingDatasetFile(deps, job, base, readable, format ? 'examples.jsonl' : file);
+    if (!format) return c.body(new Uint8Array(bytes), 200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/jsonl' });
+    const examples = new TextDecoder().decode(bytes).split('\n').filter(Boolean).map((l) => JSON.parse(l) as DatasetExample);
+    return c.body(exportDataset(examples, format as ExportFormat, exportFiles[file]), 200, {
+      'content-type': 'application/jsonl',
+      'content-disposition': `attachment; filename="${job.id}-${file.replace('.jsonl', '')}-${format}.jsonl"`,
+    });
   });
+}
+
+/** A 404 that says which files the dataset has (a label task never writes train.jsonl), or that it has none yet. */
+async function missingDatasetFile(deps: AdminRouteDeps, job: JobRecord, base: string, readable: boolean, file: string) {
+  const present: string[] = [];
+  if (readable) for await (const p of deps.artifacts.list(`${base}/`)) present.push(p.split('/').pop()!);
+  const has = datasetFiles.filter((f) => present.includes(f));
+  if (!has.length) return notFound(`Job '${job.id}' has no dataset readable with this API key (yet).`, 'dataset_file_not_found');
+  const hint = file === 'train.jsonl' || file === 'validation.jsonl' ? '; fine-tuning files of any task: add ?format=openai|azure-ml|messages (CLI: --format)' : '';
+  return notFound(`Job '${job.id}' has no ${file}; its dataset has ${has.join(', ')}${hint}.`, 'dataset_file_not_found');
 }
 
 // Models are shared by every tenant of a task: only the operator may change which one serves.
 const requireOperator = (tenant: string) => {
-  if (!isOperator(tenant)) throw forbidden('Promoting or rolling back a task model needs an operator (tenant "*") admin key.');
+  if (!isOperator(tenant)) throw forbidden('Registering, promoting or rolling back a task model needs an operator (tenant "*") admin key.');
 };
 
-/** A task's student versions: list, promote one, roll back. */
+/** A task's student versions: list, register an endpoint, promote one, roll back. */
 function addModelRoutes(app: Hono<AppEnv>, deps: AdminRouteDeps, { requireTask }: Lookups): void {
   app.get('/tasks/:task/models', async (c) => {
     const task = requireTask(c.req.param('task')).config.name;
     const data = [];
     for await (const v of deps.registry.list(task)) data.push(modelView(v));
     return c.json({ object: 'list', data });
+  });
+
+  // An OpenAI-compatible endpoint (a local runtime) as a new version, promoted at once if asked.
+  app.post('/tasks/:task/models', async (c) => {
+    requireOperator(c.get('tenant'));
+    const task = requireTask(c.req.param('task')).config.name;
+    const body = parseRegisterModelBody(await readJsonBody(c.req.raw, 64 * 1024));
+    let version = await deps.registry.create(registeredVersion(task, body, c.get('principal').keyId));
+    if (body.promote) {
+      version = await deps.registry.promote(task, version.version);
+      deps.onModelChange?.(task);
+    }
+    return c.json(modelView(version), 201);
   });
 
   app.post('/tasks/:task/models/:version/promote', async (c) => {

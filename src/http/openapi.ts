@@ -1,11 +1,14 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { chatCompletionRequestSchema } from '../core/chat/chat-request-schema.js';
+import { distillationSpecSchema, inferenceParametersSchema } from '../core/distill/distillation-spec.js';
 import type { AppEnv } from './create-app.js';
 import { createKeyBody } from './key-routes.js';
 import {
   apiKeySchema,
   apiKeyUsageSchema,
+  azureMLDistillationJobSchema,
+  distillationRequestSchema,
   chatCompletionSchema,
   createdApiKeySchema,
   deletedApiKeySchema,
@@ -27,6 +30,7 @@ import {
   trendsSchema,
   triggerResultSchema,
 } from './openapi-schemas.js';
+import { registerModelBody } from './model-registration.js';
 import { feedbackBody } from './pair-routes.js';
 import { emptyBody } from './request-bodies.js';
 
@@ -58,6 +62,7 @@ const query = (name: string, description: string, required = false): Param => ({
 const window = [query('task', 'task'), query('since', 'ISO time'), query('until', 'ISO time')];
 const noBody = { request: json(emptyBody), requestOptional: true } as const;
 const jsonOk = (schema: Schema, description = 'OK') => ({ '200': { schema, description } });
+const cascadeReportSchema: Schema = { type: 'object', required: ['tasks'], properties: { tasks: { type: 'array', items: { type: 'object', required: ['task', 'policy', 'versions'], properties: { task: { type: 'string' }, policy: { type: 'object' }, versions: { type: 'array', items: { type: 'object', required: ['id', 'version', 'state', 'threshold'], properties: { id: { type: 'string' }, version: { type: 'integer' }, state: { type: 'string' }, threshold: { type: ['number', 'null'] }, curve: { type: 'object' }, online: { type: 'object' } } } } } } } } };
 
 const chatOperations: Operation[] = [
   {
@@ -74,17 +79,20 @@ const chatOperations: Operation[] = [
   { method: 'get', path: '/v1/models/{id}', summary: 'One task as a model (404 model_not_found for anything a chat cannot name).', scope: 'chat', parameters: [path('id', 'task name')], ok: jsonOk(modelSchema), errors: [404] },
 ];
 
+const distillationRequest = distillationRequestSchema(json(distillationSpecSchema), azureMLDistillationJobSchema(json(inferenceParametersSchema)));
+
 const jobOperations: Operation[] = [
   { method: 'get', path: '/admin/tasks', summary: 'Configured tasks with routing and distillation settings.', scope: 'admin', ok: jsonOk(listOf(taskSchemaView)) },
   { method: 'post', path: '/admin/tasks/{task}/distill', summary: 'Manual trigger: queue a distillation job (201), or record the trigger on the active job (200). Body: none or `{}`.', scope: 'admin', ...noBody, parameters: [path('task', 'task name')], ok: { '201': { schema: triggerResultSchema, description: 'Job queued' }, '200': { schema: triggerResultSchema, description: 'Recorded on the active job' } }, errors: [400, 404, 409] },
   { method: 'get', path: '/admin/jobs', summary: 'Distillation jobs, newest first.', scope: 'admin', parameters: [query('task', 'task'), query('state', 'job state'), query('limit', '1-500')], ok: jsonOk(listOf(jobSchema)), errors: [400, 404] },
   { method: 'get', path: '/admin/jobs/{id}', summary: 'One job: state, progress, steps, log, evaluation and gate decision; its lease (owner, expiry, live), deliveries, resumes, next retry, last error and any cancel request.', scope: 'admin', parameters: [path('id', 'job id')], ok: jsonOk(jobSchema), errors: [404] },
   { method: 'post', path: '/admin/jobs/{id}/cancel', summary: "Cancel an active job: its worker stops the running step and ends it `cancelled` (202 until it has; 200 once cancelled; 409 job_finished for a job that already ended). A tenant key may cancel only its own tenant's jobs (others: 404). Body: none or `{}`.", scope: 'admin', ...noBody, parameters: [path('id', 'job id')], ok: { '202': { schema: jobSchema, description: 'Cancel requested' }, '200': { schema: jobSchema, description: 'Cancelled' } }, errors: [400, 404, 409] },
-  { method: 'get', path: '/admin/jobs/{id}/dataset/{file}', summary: 'The versioned dataset a job built (manifest.json, examples.jsonl, train.jsonl, validation.jsonl, validation-report.json).', scope: 'admin', parameters: [path('id', 'job id'), path('file', 'file name')], ok: { '200': { schema: jsonlSchema, type: 'application/jsonl' } }, errors: [400, 404] },
+  { method: 'get', path: '/admin/jobs/{id}/dataset/{file}', summary: "The versioned dataset a job built (manifest.json, examples.jsonl, train.jsonl, validation.jsonl, validation-report.json). With `format` (openai, azure-ml or messages), the examples of a split as fine-tuning JSONL: file train.jsonl, validation.jsonl, test.jsonl, or examples.jsonl for all. A 404 names the files the dataset has.", scope: 'admin', parameters: [path('id', 'job id'), path('file', 'file name'), query('format', 'openai, azure-ml or messages')], ok: { '200': { schema: jsonlSchema, type: 'application/jsonl' } }, errors: [400, 404] },
   { method: 'get', path: '/admin/tasks/{task}/models', summary: 'Student versions of a task with lineage and metrics.', scope: 'admin', parameters: [path('task', 'task name')], ok: jsonOk(listOf(modelVersionSchema)), errors: [404] },
+  { method: 'post', path: '/admin/tasks/{task}/models', summary: 'Register an OpenAI-compatible endpoint (a local runtime: Foundry Local, Ollama, llama.cpp server, vLLM) as a new student version, promoted at once with `promote: true` (operator key). Its key, if any, is read from the app setting `apiKeySetting` names (DISTILLERY_STUDENT_KEY…), never sent in the body.', scope: 'admin', request: json(registerModelBody), parameters: [path('task', 'task name')], ok: { '201': { schema: modelVersionSchema, description: 'Registered' } }, errors: [400, 404, 413] },
   { method: 'post', path: '/admin/tasks/{task}/models/{version}/promote', summary: 'Promote a version (operator key). Body: none or `{}`.', scope: 'admin', ...noBody, parameters: [path('task', 'task name'), path('version', 'version number')], ok: jsonOk(modelVersionSchema), errors: [400, 404, 409] },
   { method: 'post', path: '/admin/tasks/{task}/rollback', summary: 'Re-promote the previous version (operator key). Body: none or `{}`.', scope: 'admin', ...noBody, parameters: [path('task', 'task name')], ok: jsonOk(modelVersionSchema), errors: [400, 404, 409] },
-  { method: 'post', path: '/admin/distillations', summary: 'Start a distillation job from a dataset (job spec: teacher, student, training/validation data, task type, hyperparameters; or an azure-ai-ml DistillationJob as JSON).', scope: 'admin', request: { type: 'object', description: 'Distillation job spec (docs/distillation-jobs.md).' }, ok: { '201': { schema: distillationSchema, description: 'Job queued' } }, errors: [400, 404, 409, 413] },
+  { method: 'post', path: '/admin/distillations', summary: 'Start a distillation job from a dataset (job spec: teacher, student, training/validation data, task type, hyperparameters; or an azure-ai-ml DistillationJob as JSON).', scope: 'admin', request: distillationRequest, ok: { '201': { schema: distillationSchema, description: 'Job queued' } }, errors: [400, 404, 409, 413] },
   { method: 'get', path: '/admin/distillations', summary: 'Dataset distillation jobs the key may see (newest first, at most 100).', scope: 'admin', ok: jsonOk(listOf(distillationSchema)) },
   { method: 'get', path: '/admin/distillations/{id}', summary: 'Status, progress and the evaluation report of a dataset distillation job.', scope: 'admin', parameters: [path('id', 'job id')], ok: jsonOk(distillationSchema), errors: [404] },
 ];
@@ -98,6 +106,7 @@ const pairOperations: Operation[] = [
 const reportOperations: Operation[] = [
   { method: 'get', path: '/admin/reports/online', summary: 'Online A/B report from logged pairs (format=json|md|text).', scope: 'admin', parameters: [...window, query('format', 'json, md or text')], ok: { '200': { schema: onlineReportSchema, description: 'JSON; text/markdown or text/plain with format=md|text' } }, errors: [400, 404] },
   { method: 'get', path: '/admin/reports/trends', summary: 'The window in buckets (auto: at most 48), per task: traffic, student share, the agreement estimates with intervals, gold accuracy, cost and savings, errors, latency percentiles.', scope: 'admin', parameters: [...window, query('bucketInMs', '≥ 60000; default: automatic')], ok: jsonOk(trendsSchema), errors: [400, 404] },
+  { method: 'get', path: '/admin/reports/cascade', summary: "Per registry student version of each task (or `task`): its cascade τ, the risk-coverage curve its job measured on the test split with the chosen point, and for the serving version the online τ re-estimated from the random shadow sample with the shadow rows it rests on (operator keys only) and the adaptive shadow rate.", scope: 'admin', parameters: [query('task', 'task')], ok: jsonOk(cascadeReportSchema), errors: [400] },
   { method: 'get', path: '/admin/reports/tasks', summary: 'Task names the reports know (configured, and seen in pairs).', scope: 'admin', ok: jsonOk({ type: 'object', required: ['tasks'], properties: { tasks: { type: 'array', items: { type: 'string' } } } }) },
 ];
 

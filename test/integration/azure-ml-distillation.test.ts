@@ -175,7 +175,7 @@ describe('Azure ML distillation (the case study: a support assistant into a serv
       [{ ...AZUREML_EXAMPLE, training_data: { type: 'uri_file', path: 'azureml:support-train:1' } }, 'training_data.path'],
       [{ ...AZUREML_EXAMPLE, teacher_model_settings: { endpoint_request_settings: { request_batch_size: 500 } } }, 'teacher_model_settings.endpoint_request_settings.request_batch_size'],
       [{ ...AZUREML_EXAMPLE, compute: 'gpu-cluster' }, 'compute'],
-      [{ ...AZUREML_EXAMPLE, data_generation_task_type: 'summarization', prompt_settings: { enable_chain_of_density: true } }, 'prompt_settings.enable_chain_of_density'],
+      [{ ...AZUREML_EXAMPLE, data_generation_task_type: 'nlu_qa', prompt_settings: { enable_chain_of_density: true } }, 'prompt_settings.enable_chain_of_density'],
     ];
     for (const [spec, param] of cases) {
       const { status, body } = await submit(h, spec);

@@ -452,7 +452,7 @@ describe('a generative (math) dataset job with a remote student fine-tuned on Az
       student: { kind: 'remote', baseModel: 'gpt-4o-mini-2024-07-18', modelRef: 'ft-base', baseline: 'student' },
       training_data: jsonl(problems.slice(0, 150)),
       validation_data: jsonl(problems.slice(150)),
-      hyperparameters: { num_epochs: 2, batch_size: 2, learning_rate: 2e-5 },
+      hyperparameters: { num_epochs: 2, batch_size: 2 },
       teacher_settings: { inference_parameters: { max_tokens: 256 } },
       gate: { minAgreement: 0.3, minTestExamples: 10, maxP95LatencyInMs: 5_000 },
       judge: 'judge',

@@ -59,13 +59,9 @@ describe('Azure ML distillation specs', () => {
     expect(task.distill.fineTuning).toMatchObject({ n_epochs: 5, batch_size: 2, learning_rate_multiplier: 0.2, registeredModel: 'llama-summarization-distilled' });
   });
 
-  it('refuses chain-of-density rather than dropping it', () => {
-    expect(() => map(SUMMARIZATION)).toThrow(DistilleryError);
-    try {
-      map(SUMMARIZATION);
-    } catch (err) {
-      expect((err as DistilleryError).param).toBe('prompt_settings.enable_chain_of_density');
-    }
+  it('applies chain-of-density (the YAML unchanged) and refuses it for another task type', () => {
+    expect(parseDistillationSpec(map(SUMMARIZATION).spec).prompt_settings).toMatchObject({ enable_chain_of_density: true, max_len_summary: 80 });
+    expect(() => map({ ...SUMMARIZATION, data_generation_task_type: 'nlu_qa' })).toThrow(expect.objectContaining({ param: 'prompt_settings.enable_chain_of_density' }));
   });
 
   it('knows the catalog students by name or registry id, and nothing else', () => {

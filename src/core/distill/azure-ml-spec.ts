@@ -6,7 +6,8 @@ import type { TaskType } from './task-types.js';
 // files write it (`type: distillation`, `teacher_model_endpoint_connection`, `student_model`,
 // string hyperparameters…), mapped onto Distillery's spec so such a file is accepted as it is.
 // What Distillery cannot honour is a 400 naming the field, never dropped: data generation of new
-// prompts (#15), chain-of-density prompting, data assets or URLs Distillery cannot read. Fields
+// prompts (#15), data assets or URLs Distillery cannot read. Chain-of-thought becomes Azure ML's
+// JSON form (reason + answer), chain-of-density Distillery's own (teacher-request.ts). Fields
 // that only steer Azure ML's own compute (`resources`, the job `name`) are reported back in the
 // job's detail as not used. Azure ML's validation rules come along: ≥ 65 training records,
 // message-role order, chain-of-thought refused for conversation.
@@ -88,12 +89,14 @@ function bool(v: unknown, param: string): boolean | undefined {
  * resolves in the submitter's upload folder of the artifact store; data assets and URLs are
  * refused, Distillery cannot read them.
  */
-function dataSource(v: unknown, param: string, uploadPrefix: string): { path: string } | undefined {
+function dataSource(v: unknown, param: string, uploadPrefix: string): { path: string } | { jsonl: string } | undefined {
   const o = obj(v, param);
   if (!o) return undefined;
   if (o.type !== undefined && o.type !== 'uri_file') throw bad(`${param}.type`, `'${String(o.type)}' is not supported; use uri_file`);
   const path = str(o.path, `${param}.path`);
   if (!path) throw bad(`${param}.path`, 'is required');
+  // The CLI sends a local file next to the YAML inline with its input (cli-spec-file.ts).
+  if (o.jsonl !== undefined) return { jsonl: str(o.jsonl, `${param}.jsonl`)! };
   if (/^(azureml|https?|wasbs?|abfss?):/i.test(path)) throw bad(`${param}.path`, `'${path}' is a remote asset Distillery cannot read; copy the JSONL file to ${uploadPrefix} in the artifact store and name it relatively`);
   const rel = path.replace(/^(\.\/)+/, '');
   if (rel.startsWith('/') || rel.split('/').includes('..')) throw bad(`${param}.path`, 'must be relative, without .. segments');
@@ -138,18 +141,20 @@ function teacherSettings(v: unknown) {
 
 function promptSettings(v: unknown, taskType: TaskType) {
   const o = obj(v, 'prompt_settings') ?? {};
-  const out: { enable_chain_of_thought?: boolean; max_len_summary?: number } = {};
+  const out: { enable_chain_of_thought?: boolean; chain_of_thought_format?: 'json'; enable_chain_of_density?: boolean; max_len_summary?: number } = {};
   for (const [k, value] of Object.entries(o)) {
     const param = `prompt_settings.${k}`;
     if (k === 'enable_chain_of_thought') {
       const on = bool(value, param);
       // Azure ML's rule: conversations are answered as they are, not reasoned out.
       if (on && taskType === 'conversation') throw bad(param, 'chain-of-thought is not supported for conversation tasks');
-      if (on !== undefined) out.enable_chain_of_thought = on;
+      // Azure ML's chain-of-thought is a JSON reply with the reasoning and the answer.
+      if (on) Object.assign(out, { enable_chain_of_thought: true, chain_of_thought_format: 'json' });
+      else if (on === false) out.enable_chain_of_thought = false;
     } else if (k === 'enable_chain_of_density') {
       const on = bool(value, param);
       if (on && taskType !== 'summarization') throw bad(param, 'chain-of-density applies to summarization only');
-      if (on) throw bad(param, 'chain-of-density prompting is not available in Distillery yet; set it to false');
+      if (on !== undefined) out.enable_chain_of_density = on;
     } else if (k === 'max_len_summary') {
       out.max_len_summary = num(value, param, true);
     } else throw bad(param, 'unknown setting');

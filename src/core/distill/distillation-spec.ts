@@ -101,13 +101,28 @@ export const distillationSpecSchema = z
       .default({ inference_parameters: inferenceParametersSchema.parse({}), accept_truncated: false }),
     prompt_settings: z
       .object({
-        /** Ask the teacher to reason first; reasoning is kept for generative students, stripped for label ones. */
+        /**
+         * Ask the teacher to reason first (not for conversation or summarization). With the default
+         * `answer_line` form the reasoning is kept for generative students, stripped for label ones.
+         */
         enable_chain_of_thought: z.boolean().default(false),
+        /**
+         * How a reasoned answer comes back: `answer_line` (reasoning, then a last "Answer: …" line) or
+         * `json` (Azure ML's form, `{"reason": …, "answer": …}`: the answer alone is kept for the
+         * dataset, a reply that is not such JSON is a failed example). Needs enable_chain_of_thought.
+         */
+        chain_of_thought_format: z.enum(['answer_line', 'json']).optional(),
+        /**
+         * Summarization: chain-of-density prompting (Azure ML's enable_chain_of_density). The teacher
+         * writes increasingly entity-dense summaries of max_len_summary words as JSON; the last,
+         * densest one is kept for the dataset.
+         */
+        enable_chain_of_density: z.boolean().default(false),
         /** Summarization: the length limit given to the teacher and checked by the metric (words). */
         max_len_summary: z.number().int().min(5).max(2000).default(60),
       })
       .strict()
-      .default({ enable_chain_of_thought: false, max_len_summary: 60 }),
+      .default({ enable_chain_of_thought: false, enable_chain_of_density: false, max_len_summary: 60 }),
     /**
      * Teacher-generated data (Azure ML's data_generation), label tasks only: labels with fewer than
      * `min_examples_per_label` training rows (gold-labelled) get `count_per_label` new user messages
@@ -157,16 +172,12 @@ export const distillationSpecSchema = z
     if (spec.student.kind === 'onnx-classifier' && !isLabelTask(spec.task_type)) {
       ctx.addIssue({ code: 'custom', path: ['student'], message: `an onnx-classifier student learns label tasks (nli, classification), not '${spec.task_type}'; use a remote student` });
     }
-    if (spec.student.kind === 'remote' && spec.student.trainer === 'azure-ml') {
-      // Serverless fine-tuning trains on the teacher's text with its own schedule: refused, not dropped.
-      for (const k of ['learning_rate', 'temperature'] as const) {
-        if (spec.hyperparameters[k] !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['hyperparameters', k], message: `Azure ML serverless fine-tuning cannot apply ${k}; it takes num_epochs, batch_size and learning_rate_multiplier` });
-        }
-      }
-    } else if (spec.hyperparameters.temperature !== undefined && temperatureUnavailable(spec)) {
+    // What a backend cannot apply is refused naming the field, never dropped.
+    for (const issue of hyperparameterIssues(spec)) ctx.addIssue({ code: 'custom', path: ['hyperparameters', issue.field], message: issue.message });
+    if (spec.hyperparameters.temperature !== undefined && !isAzureMLStudent(spec) && temperatureUnavailable(spec)) {
       ctx.addIssue({ code: 'custom', path: ['hyperparameters', 'temperature'], message: `cannot apply: ${temperatureUnavailable(spec)}` });
     }
+    for (const issue of promptSettingIssues(spec)) ctx.addIssue({ code: 'custom', path: ['prompt_settings', issue.field], message: issue.message });
     if (spec.teacher_settings.soft_labels === true && softLabelsUnavailable(spec)) {
       ctx.addIssue({ code: 'custom', path: ['teacher_settings', 'soft_labels'], message: `cannot apply: ${softLabelsUnavailable(spec)}` });
     }
@@ -177,6 +188,46 @@ export const distillationSpecSchema = z
       ctx.addIssue({ code: 'custom', path: ['labels'], message: 'classification jobs need their label set' });
     }
   });
+
+type RuleInput = Pick<z.infer<typeof studentSpecSchema>, 'kind'> & { trainer?: string | undefined };
+interface SpecRuleInput {
+  task_type: TaskType;
+  student: RuleInput;
+  hyperparameters: z.infer<typeof hyperparametersSchema>;
+  prompt_settings: { enable_chain_of_thought: boolean; chain_of_thought_format?: string | undefined; enable_chain_of_density: boolean };
+}
+type Issue = { field: string; message: string };
+
+const isAzureMLStudent = (spec: Pick<SpecRuleInput, 'student'>) => spec.student.kind === 'remote' && spec.student.trainer === 'azure-ml';
+
+/** Hyperparameters the student's trainer cannot apply (fine-tuning services take their own set). */
+function hyperparameterIssues(spec: SpecRuleInput): Issue[] {
+  const hp = spec.hyperparameters;
+  const issues: Issue[] = [];
+  if (spec.student.kind === 'onnx-classifier') {
+    if (hp.learning_rate_multiplier !== undefined) issues.push({ field: 'learning_rate_multiplier', message: 'the in-process student cannot apply learning_rate_multiplier (a fine-tuning service\'s setting); use learning_rate' });
+    return issues;
+  }
+  const service = isAzureMLStudent(spec) ? 'Azure ML serverless fine-tuning' : 'Azure OpenAI fine-tuning';
+  // Fine-tuning services train on the teacher's text with their own schedule.
+  for (const k of isAzureMLStudent(spec) ? (['learning_rate', 'temperature'] as const) : (['learning_rate'] as const)) {
+    if (hp[k] !== undefined) issues.push({ field: k, message: `${service} cannot apply ${k}; it takes num_epochs, batch_size and learning_rate_multiplier` });
+  }
+  if (hp.num_epochs !== undefined && hp.num_epochs > 50) issues.push({ field: 'num_epochs', message: `${service} takes at most 50 epochs` });
+  if (hp.batch_size !== undefined && hp.batch_size > 256) issues.push({ field: 'batch_size', message: `${service} takes a batch size of at most 256` });
+  return issues;
+}
+
+/** Prompt settings the task type cannot use (Azure ML's rules, and what Distillery's prompts do). */
+function promptSettingIssues(spec: SpecRuleInput): Issue[] {
+  const p = spec.prompt_settings;
+  const issues: Issue[] = [];
+  if (p.enable_chain_of_thought && spec.task_type === 'conversation') issues.push({ field: 'enable_chain_of_thought', message: 'chain-of-thought is not supported for conversation tasks: a conversation is answered as it is' });
+  if (p.enable_chain_of_thought && spec.task_type === 'summarization') issues.push({ field: 'enable_chain_of_thought', message: 'summaries are not reasoned out; use enable_chain_of_density' });
+  if (p.chain_of_thought_format !== undefined && !p.enable_chain_of_thought) issues.push({ field: 'chain_of_thought_format', message: 'applies only with enable_chain_of_thought: true' });
+  if (p.enable_chain_of_density && spec.task_type !== 'summarization') issues.push({ field: 'enable_chain_of_density', message: `chain-of-density applies to summarization only, not '${spec.task_type}'` });
+  return issues;
+}
 
 export type DistillationSpec = z.infer<typeof distillationSpecSchema>;
 export type DistillationSpecInput = z.input<typeof distillationSpecSchema>;

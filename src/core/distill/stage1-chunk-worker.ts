@@ -10,7 +10,7 @@ import type { JobMessageBody } from './job-messages.js';
 import { specOf } from './spec-to-task.js';
 import { chunkResults, chunksDone, saveStage1Steps } from './stage1-fan-out.js';
 import { failedChunk, stage1PathOf, type ChunkResult, type Plan } from './stage1-results.js';
-import { teacherRequest } from './teacher-request.js';
+import { teacherAnswerText, teacherRequest, trainingMessages } from './teacher-request.js';
 
 export { teacherRequest } from './teacher-request.js';
 import { extractAnswer, isUsableAnswer } from './task-types.js';
@@ -163,7 +163,8 @@ async function answerRow(run: ChunkRun, row: DatasetRow): Promise<PairRecord | u
     task: job.task,
     tenant,
     createdAt: new Date(deps.clock.now()).toISOString(),
-    request: { messages: request.messages, params: { temperature: request.temperature, top_p: request.top_p, max_tokens: request.max_tokens } },
+    // What the dataset trains on: the teacher's prompt without a JSON format instruction (teacher-request.ts).
+    request: { messages: trainingMessages(spec, row), params: { temperature: request.temperature, top_p: request.top_p, max_tokens: request.max_tokens } },
     servedArm: 'teacher',
     reason: `dataset distillation stage 1 (${spec.task_type})`,
     policy: 'dataset',
@@ -233,7 +234,9 @@ function recordAnswer(run: ChunkRun, pair: PairRecord, request: ChatModelRequest
   // own model name, which finds a price when our id is an unpriced alias ('teacher').
   const cost = deps.price?.(teacher.id, teacher.hosting, result.usage, latencyInMs) ?? deps.price?.(result.model, teacher.hosting, result.usage, latencyInMs);
   if (cost !== undefined) r.costUsd += cost;
-  const extracted = extractAnswer(spec.task_type, result.text, { ...(labels ? { labels } : {}), keepReasoning: spec.student.kind === 'remote' });
+  // A JSON reply (chain-of-thought as JSON, chain-of-density) holds the answer; none is an unusable one.
+  const answerText = teacherAnswerText(spec, result.text);
+  const extracted = answerText === null ? { target: '', answer: null } : extractAnswer(spec.task_type, answerText, { ...(labels ? { labels } : {}), keepReasoning: spec.student.kind === 'remote' });
   const usable = isUsableAnswer(spec.task_type, extracted);
   pair.teacher = {
     ...pair.teacher!,

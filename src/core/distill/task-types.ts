@@ -23,7 +23,7 @@ export interface TaskTypeSettings {
   metrics: readonly string[];
 }
 
-const COT_SUFFIX =
+export const COT_SUFFIX =
   ' Think step by step and write your reasoning first; then end with a last line of the form "Answer: <answer>".';
 
 export function taskTypeSettings(type: TaskType, options: { labels?: readonly string[]; chainOfThought?: boolean; maxSummaryWords?: number } = {}): TaskTypeSettings {
