@@ -42,7 +42,7 @@ describe('dataset builder', () => {
     ];
     const ds = await buildDataset(iter(pairs), { task: 't', version: 'v1', now: '2026-01-02T00:00:00Z', settings });
     expect(ds.examples.map((e) => e.target)).toEqual(['Four.', 'Yes.']);
-    expect(ds.manifest.counts.dropped).toEqual({ noTeacher: 1, error: 1, refusal: 1, empty: 1, overLong: 2, invalidLabel: 0, duplicate: 1 });
+    expect(ds.manifest.counts.dropped).toEqual({ noTeacher: 1, error: 1, refusal: 1, empty: 1, overLong: 2, invalidLabel: 0, truncatedByRedaction: 0, duplicate: 1 });
     expect(ds.manifest.source.pairsScanned).toBe(9);
   });
 

@@ -197,7 +197,7 @@ describe('dataset job helpers', () => {
         version: 'v',
         createdAt: '',
         source: { pairsScanned: 3 },
-        counts: { kept: 3, train: 3, validation: 0, test: 0, dropped: { noTeacher: 0, error: 0, refusal: 0, empty: 0, overLong: 0, invalidLabel: 0, duplicate: 0 } },
+        counts: { kept: 3, train: 3, validation: 0, test: 0, dropped: { noTeacher: 0, error: 0, refusal: 0, empty: 0, overLong: 0, invalidLabel: 0, truncatedByRedaction: 0, duplicate: 0 } },
         classBalance: { a: { train: 2, validation: 0, test: 0 }, b: { train: 1, validation: 0, test: 0 } },
         contentHash: 'x',
         splitRule: '',

@@ -7,6 +7,7 @@ import { hash53 } from '../../core/hash.js';
 import type { OperationOptions, Trainer, TrainedModel, TrainRequest } from '../../core/ports.js';
 import { abortableSleep, retryWithinBudget } from '../../core/retry.js';
 import { AzureMLError, type ArmResource, type AzureMLClient, type AzureMLJobProperties } from './azure-ml-rest-client.js';
+import type { ServerlessAuthMode } from './serverless-endpoint-auth.js';
 
 // Stage 2 on Azure ML: the generative students of the case study (Phi-4-mini, Phi-3.5-mini,
 // Llama-3.1-8B) fine-tuned serverless (LoRA) on the teacher's answers, registered, and served from
@@ -27,8 +28,8 @@ export interface AzureMLTrainerOptions {
   modelRef: string;
   /** An existing serverless endpoint to serve from, instead of deploying one per job. */
   endpointName?: string;
-  /** `Key` (default) or `AAD`: how the deployed endpoint authenticates callers. */
-  authMode?: 'Key' | 'AAD';
+  /** `Key` (default) or `AAD` (Entra ID): how the endpoint authenticates callers (serverless-endpoint-auth.ts). */
+  authMode?: ServerlessAuthMode;
   pollIntervalInMs?: number;
   quotaRetryIntervalInMs?: number;
   maxQuotaWaitInMs?: number;
@@ -232,6 +233,11 @@ export class AzureMLTrainer implements Trainer {
     if (this.o.endpointName) {
       const e = await this.o.client.getServerlessEndpoint(this.o.endpointName, o);
       if (!e) throw new JobFailure(`Serverless endpoint ${this.o.endpointName} does not exist in the workspace.`, 'deployment_failed');
+      // Called with the model's auth: an endpoint that takes the other kind would answer 401 to every call.
+      const mode = e.properties.authMode;
+      if (mode && mode.toLowerCase() !== this.o.authMode.toLowerCase()) {
+        throw new JobFailure(`Serverless endpoint ${this.o.endpointName} takes ${mode} auth, but model '${this.o.modelRef}' calls it with ${this.o.authMode === 'AAD' ? 'Entra ID' : 'a key'}.`, 'deployment_failed');
+      }
       return uriOf(e, this.o.endpointName);
     }
     const name = endpointNameOf(jobId);

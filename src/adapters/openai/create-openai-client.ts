@@ -18,7 +18,7 @@ export function createOpenAIClient(settings: ModelSettings, options: CreateModel
   if (settings.provider === 'azure-openai') {
     const auth =
       settings.auth === 'entra'
-        ? { azureADTokenProvider: getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE) }
+        ? { azureADTokenProvider: getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), settings.tokenScope ?? COGNITIVE_SERVICES_SCOPE) }
         : { apiKey: apiKey ?? 'unset' };
     return new AzureOpenAI({
       ...common,
@@ -30,7 +30,7 @@ export function createOpenAIClient(settings: ModelSettings, options: CreateModel
   }
   if (settings.auth === 'entra') {
     // Foundry model deployments accept Entra ID bearer tokens on the OpenAI-compatible route.
-    const provider = getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE);
+    const provider = getBearerTokenProvider(options.credential ?? new DefaultAzureCredential(), settings.tokenScope ?? COGNITIVE_SERVICES_SCOPE);
     return new OpenAI({
       ...common,
       baseURL: settings.baseURL,

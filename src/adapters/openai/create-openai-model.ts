@@ -16,7 +16,7 @@ export type { CreateModelOptions } from './openai-client-options.js';
 /** Where the chat-completions route is and how to authenticate, as the SDK clients of create-openai-client.ts build it. */
 export function chatCompletionsEndpoint(settings: ModelSettings, options: CreateModelOptions): { url: string; authHeaders: () => Record<string, string> | Promise<Record<string, string>> } {
   const apiKey = settings.apiKeySetting ? options.env[settings.apiKeySetting] : undefined;
-  const tokenProvider = settings.auth === 'entra' ? lazyBearerTokenProvider(options.credential) : undefined;
+  const tokenProvider = settings.auth === 'entra' ? lazyBearerTokenProvider(options.credential, settings.tokenScope ?? COGNITIVE_SERVICES_SCOPE) : undefined;
   const bearer = tokenProvider ? async () => ({ authorization: `Bearer ${await tokenProvider()}` }) : undefined;
   if (settings.provider === 'azure-openai') {
     const base = trimSlashes(settings.endpoint ? `${trimSlashes(settings.endpoint)}/openai` : (settings.baseURL ?? ''));
@@ -32,12 +32,12 @@ export function chatCompletionsEndpoint(settings: ModelSettings, options: Create
 
 const trimSlashes = (url: string) => url.replace(/\/+$/, '');
 
-/** An Entra ID token provider for Cognitive Services whose identity library loads on the first token. */
-function lazyBearerTokenProvider(credential: TokenCredential | undefined): () => Promise<string> {
+/** An Entra ID token provider (Cognitive Services, or the model's `tokenScope`) whose identity library loads on the first token. */
+function lazyBearerTokenProvider(credential: TokenCredential | undefined, scope: string): () => Promise<string> {
   let provider: Promise<() => Promise<string>> | undefined;
   return async () => {
     provider ??= import('@azure/identity').then(
-      ({ DefaultAzureCredential, getBearerTokenProvider }) => getBearerTokenProvider(credential ?? new DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE),
+      ({ DefaultAzureCredential, getBearerTokenProvider }) => getBearerTokenProvider(credential ?? new DefaultAzureCredential(), scope),
       (err: unknown) => {
         provider = undefined;
         throw err;

@@ -25,6 +25,11 @@ export const modelSettingsSchema = z.object({
   apiKeySetting: z.string().optional(),
   /** `key`: api-key from apiKeySetting; `entra`: DefaultAzureCredential; `none`: no auth. */
   auth: z.enum(['key', 'entra', 'none']).default('key'),
+  /**
+   * `auth: entra`: the scope of the token (default `https://cognitiveservices.azure.com/.default`:
+   * Azure OpenAI, Foundry). Azure ML serverless endpoints take `https://ml.azure.com/.default`.
+   */
+  tokenScope: z.string().min(1).optional(),
   /** Budget of one attempt until the response headers arrive (the SDK's per-try time-out). */
   timeoutInMs: z.number().int().positive().default(60_000),
   /**

@@ -6,7 +6,8 @@ import { labelDistributionFromLogprobs, type ClassificationTask, type LabelParse
 import type { DistillSettings } from './distill-settings.js';
 
 // Stage 1 output → training data: keeps the teacher's successful answers, drops what must not
-// train a student (errors, refusals, empty or over-long answers, labels outside the set),
+// train a student (errors, refusals, empty or over-long answers, labels outside the set, pairs
+// whose stored text redaction cut: a truncated prompt or answer is not what the teacher saw/said),
 // de-duplicates by normalized prompt, and splits train/validation/test by a hash of the prompt so
 // a prompt's split never changes between jobs and test prompts never reach training.
 
@@ -38,6 +39,8 @@ export interface DropCounts {
   empty: number;
   overLong: number;
   invalidLabel: number;
+  /** Redaction cut the stored prompt or answer (`pair.redacted` has 'truncated'). */
+  truncatedByRedaction: number;
   duplicate: number;
 }
 
@@ -91,6 +94,8 @@ function screenTeacherAnswer(pair: PairRecord, options: BuildDatasetOptions): Sc
   const { settings, classification, parseLabel } = options;
   const teacher = pair.teacher;
   if (!teacher) return { drop: 'noTeacher' };
+  // The stored text is not the text the teacher answered (or not all of its answer).
+  if (pair.redacted?.includes('truncated')) return { drop: 'truncatedByRedaction' };
   if (teacher.error || teacher.finishReason === 'content_filter') return { drop: 'error' };
   const target = (teacher.text ?? '').trim();
   if (target === '') return { drop: 'empty' };
@@ -122,7 +127,7 @@ function toExample(pair: PairRecord, promptHash: string, answer: Exclude<Screene
 }
 
 export async function buildDataset(pairs: AsyncIterable<PairRecord>, options: BuildDatasetOptions): Promise<Dataset> {
-  const dropped: DropCounts = { noTeacher: 0, error: 0, refusal: 0, empty: 0, overLong: 0, invalidLabel: 0, duplicate: 0 };
+  const dropped: DropCounts = { noTeacher: 0, error: 0, refusal: 0, empty: 0, overLong: 0, invalidLabel: 0, truncatedByRedaction: 0, duplicate: 0 };
   const seen = new Set<string>();
   const examples: DatasetExample[] = [];
   const source: PairsScanned = { scanned: 0 };

@@ -18,6 +18,11 @@ export interface StepContext {
    * job over: called right before an effect that must happen once per job (registering a version).
    */
   renewLease?(): Promise<void>;
+  /**
+   * Saves part of this step's output on the record before the step ends: output that cost money
+   * to make (teacher calls), so a redelivered message finds it on the record and reuses it.
+   */
+  saveSteps?(steps: JobSteps): Promise<void>;
 }
 
 export type StepResult =

@@ -180,6 +180,7 @@ export class JobRunner {
       abortSignal: AbortSignal.any(signals),
       progress: (fraction) => owned.progress(lo + (hi - lo) * Math.min(1, Math.max(0, fraction))),
       renewLease: () => owned.heartbeat().then(() => undefined),
+      saveSteps: (steps) => owned.save({ steps }).then(() => undefined),
     };
     const work = () => step.run(owned.record, task, context);
     const result = this.deps.traceStep ? await this.deps.traceStep(step.state, work) : await work();

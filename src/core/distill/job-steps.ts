@@ -77,6 +77,16 @@ export interface GateStepDecision {
   reasons: string[];
 }
 
+/** The teacher's self-agreement behind a calibrated gate bar (see teacher-self-agreement.ts). */
+export interface TeacherSelfAgreementSummary {
+  metric: string;
+  selfAgreement: number;
+  n: number;
+  factor: number;
+  minAgreement: number;
+  failed: number;
+}
+
 /** Every step output a job can carry; each step writes only its own key. */
 export interface JobSteps {
   /** The task's pair counter when the job was queued (the threshold trigger counts from it). */
@@ -87,6 +97,8 @@ export interface JobSteps {
   dataset?: DatasetStepSummary;
   training?: TrainingStepSummary;
   evaluation?: EvaluationSummary;
+  /** Saved by the evaluation step as soon as it is measured: a redelivered message reuses it instead of paying the teacher again. */
+  teacherSelfAgreement?: TeacherSelfAgreementSummary;
   gate?: GateStepDecision;
   /** Calibrated cascade of the candidate on the test split (see cascade-evaluation.ts). */
   cascade?: object;

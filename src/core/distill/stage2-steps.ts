@@ -10,7 +10,7 @@ import { datasetPathOf, JobFailure } from './job-failure.js';
 import type { JobStep, StepContext } from './job-pipeline.js';
 import type { DatasetStepSummary, EvaluationSummary } from './job-steps.js';
 import { resolveGate, type GateSettings } from './distill-settings.js';
-import { measureTeacherSelfAgreement, wantsSelfAgreement, type TeacherSelfAgreement } from './teacher-self-agreement.js';
+import { measureTeacherSelfAgreement, savedTeacherSelfAgreement, wantsSelfAgreement, type TeacherSelfAgreement } from './teacher-self-agreement.js';
 import { DatasetTenantScope, datasetTenantSummary } from './tenant-scope.js';
 
 // Stage 2 of every distillation job: dataset → training → evaluation (and promotion). Each step's
@@ -75,7 +75,7 @@ export function stage2Steps(deps: Stage2Deps, hooks: Stage2Hooks, from: number):
         };
       },
     },
-    { state: 'evaluating', progress: [0.8, 1], run: (job, task) => evaluateStep(deps, hooks, job, task) },
+    { state: 'evaluating', progress: [0.8, 1], run: (job, task, context) => evaluateStep(deps, hooks, job, task, context) },
   ];
 }
 
@@ -189,7 +189,7 @@ async function trainStep(deps: Stage2Deps, job: JobRecord, task: TaskRuntime, co
   });
 }
 
-async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord, task: TaskRuntime) {
+async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord, task: TaskRuntime, context: StepContext) {
   const version = await versionOfJob(deps, job);
   if (!version) throw new JobFailure(`No model version was registered for job '${job.id}'.`, 'version_missing');
   const examples = await loadExamples(deps, job);
@@ -199,7 +199,7 @@ async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord
   const current = promoted && promoted.version !== version.version ? await deps.loadStudent(promoted) : undefined;
   const configured = task.config.distill.gate;
   try {
-    const calibration = await calibrateGate(deps, task, test, configured, candidate);
+    const calibration = await calibrateGate(deps, { job, task, test, settings: configured, candidate, context });
     const gate = calibration ? { ...configured, minAgreement: calibration.minAgreement } : configured;
     const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate });
     const decision = decidePromotion(evaluation, gate);
@@ -255,14 +255,34 @@ function summarizeArm(a: ArmEvaluation) {
   };
 }
 
-/** The gate's bar from the teacher's self-agreement, when the task asks for it and it can be measured. */
-async function calibrateGate(deps: Stage2Deps, task: TaskRuntime, test: readonly DatasetExample[], settings: GateSettings, candidate: ChatModel) {
+/**
+ * The gate's bar from the teacher's self-agreement, when the task asks for it and it can be
+ * measured. It costs 2 × samples teacher calls, so it is measured once per job: saved on the record
+ * at once, and taken from there when the message is redelivered.
+ */
+async function calibrateGate(
+  deps: Stage2Deps,
+  input: { job: JobRecord; task: TaskRuntime; test: readonly DatasetExample[]; settings: GateSettings; candidate: ChatModel; context: StepContext },
+): Promise<TeacherSelfAgreement | undefined> {
+  const { job, task, settings, context } = input;
   const calibrate = settings.calibrateFromTeacher;
-  const teacher = deps.teacher?.(task);
-  if (!calibrate || !teacher) return undefined;
-  const resolved = resolveGate(settings, { labelled: task.parseLabel !== undefined, hosting: candidate.hosting });
+  if (!calibrate) return undefined;
+  const resolved = resolveGate(settings, { labelled: task.parseLabel !== undefined, hosting: input.candidate.hosting });
   if (!wantsSelfAgreement(settings, resolved)) return undefined;
-  return measureTeacherSelfAgreement({ teacher, gate: resolved, test, samples: calibrate.samples, factor: calibrate.factor });
+  const saved = savedTeacherSelfAgreement(job.steps, resolved, calibrate.factor);
+  if (saved) return saved;
+  const teacher = deps.teacher?.(task);
+  if (!teacher) return undefined;
+  const measured = await measureTeacherSelfAgreement({
+    teacher,
+    gate: resolved,
+    test: input.test,
+    samples: calibrate.samples,
+    factor: calibrate.factor,
+    ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
+  });
+  if (measured) await context.saveSteps?.({ teacherSelfAgreement: measured });
+  return measured;
 }
 
 /** The job record's evaluation: the arms, the tests, and the gate they were judged by (with its calibration). */

@@ -1,6 +1,7 @@
 import type { ChatModel } from '../ports.js';
 import type { DatasetExample } from './dataset-builder.js';
 import type { GateSettings, ResolvedGate } from './distill-settings.js';
+import type { JobSteps } from './job-steps.js';
 import { scoreAnswer } from './task-types.js';
 
 // A generative gate's bar set from the teacher's own variance. A free-text student is scored by
@@ -11,6 +12,8 @@ import { scoreAnswer } from './task-types.js';
 // answer against the first with the gate's metric. factor 0.9 (the default): the student must
 // keep 90% of the overlap the teacher has with itself. Used only when the task sets no
 // `minAgreement`; when fewer than 2 prompts got two answers the type's default bar stays.
+// Measured once per job: the evaluation step saves the result on the job record
+// (`steps.teacherSelfAgreement`) before it goes on, and a redelivered message reuses it.
 
 export interface TeacherSelfAgreement {
   metric: ResolvedGate['metric'];
@@ -27,6 +30,16 @@ export interface TeacherSelfAgreement {
 /** Whether the gate asks for calibration and can use it (free-text metric, no configured bar). */
 export function wantsSelfAgreement(settings: GateSettings, gate: ResolvedGate): boolean {
   return settings.calibrateFromTeacher !== undefined && settings.minAgreement === undefined && (gate.metric === 'chrF' || gate.metric === 'rougeL');
+}
+
+/**
+ * The measurement an earlier delivery of the same job saved, when it still fits the gate (same
+ * metric, same factor); otherwise undefined and the teacher is asked again.
+ */
+export function savedTeacherSelfAgreement(steps: JobSteps | undefined, gate: ResolvedGate, factor: number): TeacherSelfAgreement | undefined {
+  const saved = steps?.teacherSelfAgreement;
+  if (!saved || saved.metric !== gate.metric || saved.factor !== factor) return undefined;
+  return { ...saved, metric: gate.metric };
 }
 
 export async function measureTeacherSelfAgreement(input: {
