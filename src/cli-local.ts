@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { apiOptions, CliError, EXIT, out } from './cli-api.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, settingsSchema } from './config.js';
 
 // The commands that run on this machine: `serve`, `demo`, `config check` and `pricing`.
 
@@ -26,22 +26,38 @@ export function addServeCommand(program: Command): void {
 export function addDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Run the whole loop on CLINC150 with the local demo teacher and print the A/B report.')
+    .description('Run the whole loop on CLINC150 and print the A/B report: on the Distillery running at --url (default http://127.0.0.1:8787) with --key, or, when none answers, on one of its own (temporary folder, deleted at the end).')
     .option('--fast', 'CI mode: fast teacher, fewer unseen prompts, exits at the end')
-    .option('--exit', 'exit after the report instead of keeping the dashboard up')
-    .addHelpText('after', '\nExamples:\n  npm run demo\n  npx distillery demo --fast --json\n')
-    .action(async (o: { fast?: boolean; exit?: boolean }, cmd: Command) => {
+    .option('--exit', 'exit after the report instead of keeping the demo server up')
+    .option('--own', 'start a Distillery of its own even if one is running')
+    .addHelpText('after', '\nExamples:\n  npm run demo\n  DISTILLERY_API_KEY=dk-... npm run demo          # drive the server npm start runs\n  npm run demo -- --own\n  npx distillery demo --fast --json\n')
+    .action(async (o: { fast?: boolean; exit?: boolean; own?: boolean }, cmd: Command) => {
       const { runDemo } = await import('./demo/run-demo.js');
       const g = apiOptions(cmd);
-      const result = await runDemo({ fast: o.fast ?? false, ...(g.json ? { print: () => undefined } : {}) });
-      if (g.json) console.log(JSON.stringify({ job: result.job.id, outcome: result.job.outcome, promotedVersion: result.promotedVersion, unseen: result.unseen }, null, 2));
-      if (o.fast || o.exit) {
-        await result.platform.close();
+      // The global --url has a default: only a URL the user chose must answer.
+      const source = cmd.parent?.getOptionValueSource('url');
+      const urlGiven = source === 'cli' || source === 'env';
+      // The port the standalone server listens on, read like the server reads it (0 or invalid: 8787).
+      const port = settingsSchema.pick({ DISTILLERY_PORT: true }).safeParse(process.env).data?.DISTILLERY_PORT || 8787;
+      const url = urlGiven ? g.url : `http://127.0.0.1:${port}`;
+      const result = await runDemo({
+        fast: o.fast ?? false,
+        url,
+        urlGiven,
+        ...(g.key ? { key: g.key } : {}),
+        own: o.own ?? false,
+        handleSignals: true,
+        ...(g.json ? { print: () => undefined } : {}),
+      });
+      if (g.json) console.log(JSON.stringify({ url: result.target.url, ownServer: Boolean(result.target.own), job: result.job?.id ?? null, jobStates: result.jobStates, outcome: result.job?.outcome ?? null, promotedVersion: result.promotedVersion, phases: result.phases, unseen: result.unseen }, null, 2));
+      if (o.fast || o.exit || !result.target.own) {
+        await result.close();
         return;
       }
-      console.log('Serving until Ctrl-C.');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      await result.platform.close();
+      console.log(`Serving the demo's Distillery until Ctrl-C (its temporary folder ${result.target.own.dataDir} is deleted then).`);
+      // Ctrl-C now ends a finished demo: the signal handler stops the server, deletes the folder, exits 0.
+      process.exitCode = 0;
+      await new Promise<void>(() => undefined);
     });
 }
 

@@ -4,6 +4,7 @@ import { createDistillery, type BackgroundWork, type ComposeOptions, type Distil
 import { loadConfig, type Config } from './config.js';
 import { FsArtifactStore } from './adapters/local/fs-artifact-store.js';
 import { loadDemoTeacherModel, startDemoTeacherServer, type DemoTeacherServer } from './adapters/onnx/demo-teacher.js';
+import type { TrainingProgress } from './adapters/onnx/train-student.js';
 import { packageRoot } from './package-root.js';
 import { listen, type RunningServer } from './http/listen.js';
 import { startTelemetry } from './telemetry.js';
@@ -71,17 +72,50 @@ export function explainListenError(err: unknown, host: string, port: number): un
   return Object.assign(new Error(`Port ${port} on ${host} ${why} (${code}). Stop the other server, or choose another port: DISTILLERY_PORT=8788 npm start (DISTILLERY_PORT=0 picks a free one).`), { code, cause: err });
 }
 
+/**
+ * Progress of the demo teacher's one-time training (a minute or more on a busy machine): a line per
+ * epoch, a line every 15 s while an epoch runs, and the total at the end. The loader logs once,
+ * when it starts training (a cached teacher logs nothing), which starts the clock.
+ */
+function teacherTrainingProgress(print: (line: string) => void) {
+  let started: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let where = 'preparing the features';
+  const elapsed = () => `${Math.round((Date.now() - started!) / 1000)} s`;
+  return {
+    log(message: string) {
+      print(message);
+      started ??= Date.now();
+      timer ??= setInterval(() => print(`  demo teacher: still training, ${where} (${elapsed()})`), 15_000).unref();
+    },
+    onProgress(p: TrainingProgress) {
+      where = p.epoch < p.epochs ? `epoch ${p.epoch + 1} of ${p.epochs} running` : 'saving';
+      print(`  demo teacher: epoch ${p.epoch}/${p.epochs} done, train loss ${p.trainLoss.toFixed(3)} (${Math.round(p.fraction * 100)}%, ${elapsed()})`);
+    },
+    done(cacheRoot: string) {
+      clearInterval(timer);
+      if (started !== undefined) print(`  demo teacher: trained in ${elapsed()}, cached in ${cacheRoot} (later starts load it at once)`);
+    },
+  };
+}
+
 /** Starts the models the configuration marks as built in, and points the config at them. */
-export async function startBuiltinModels(config: Config, print: (line: string) => void): Promise<DemoTeacherServer[]> {
+export async function startBuiltinModels(
+  config: Config,
+  print: (line: string) => void,
+  // One cache per checkout, whatever the data folder: the teacher is the same for every run.
+  cacheRoot = path.join(packageRoot(), '.data', 'demo-teacher-cache'),
+): Promise<DemoTeacherServer[]> {
   const started: DemoTeacherServer[] = [];
   for (const [id, model] of Object.entries(config.document.models)) {
     if (model.builtin !== 'demo-teacher') continue;
+    const progress = teacherTrainingProgress(print);
     const onnx = await loadDemoTeacherModel({
-      // One cache per checkout, whatever the data folder: the teacher is the same for every run.
-      cache: new FsArtifactStore({ root: path.join(packageRoot(), '.data', 'demo-teacher-cache') }),
+      cache: new FsArtifactStore({ root: cacheRoot }),
       dataRoot: path.join(packageRoot(), 'data'),
-      log: print,
-    });
+      log: progress.log,
+      onProgress: progress.onProgress,
+    }).finally(() => progress.done(cacheRoot));
     const mean = config.settings.DISTILLERY_DEMO_TEACHER_LATENCY_MS;
     const server = await startDemoTeacherServer({ model: onnx, latencyInMs: { min: mean * 0.75, max: mean * 1.25 } });
     model.baseURL = server.baseURL;
@@ -137,7 +171,8 @@ export async function runServe(options: ServeOptions = {}): Promise<RunningPlatf
     print(`  curl -s ${server.url}/v1/chat/completions -H "Authorization: Bearer ${key}" -H "content-type: application/json" \\`);
     print(`    -d '{"model":"${firstTask}","messages":[{"role":"user","content":"what is my account balance"}]}'`);
     print(`  DISTILLERY_URL=${server.url} DISTILLERY_API_KEY=${key} npx distillery jobs --watch`);
-    print('  npm run demo    # drives CLINC150 traffic through the loop and prints the A/B report');
+    // The demo drives this server (its console then shows the demo) when given its key.
+    print(`  DISTILLERY_URL=${server.url} DISTILLERY_API_KEY=${key} npm run demo    # CLINC150 traffic through this server's loop, then the A/B report`);
   }
 
   let closing: Promise<void> | undefined;

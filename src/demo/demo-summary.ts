@@ -19,3 +19,14 @@ export function reportSummaryLines(report: OnlineReport): string[] {
   lines.push(`   Teacher-only cost (the report's "teacher-only"): ${formatTeacherOnly(t)}.`);
   return lines;
 }
+
+/**
+ * The notes printed under the text table: what its estimates mean. (The table marks nothing with
+ * `*`; the demo test fails if a marker ever appears without a footnote.)
+ */
+export function tableFootnotes(): string[] {
+  return [
+    'Notes: student quality = agreement with the teacher on the random shadow sample; escalation agreement = on escalated pairs only (the student\'s hardest prompts);',
+    '       served agreement = what users received vs what the teacher would have said, importance-weighted; intervals are 95% Wilson; "(insufficient data)" = too few pairs for a verdict.',
+  ];
+}

@@ -71,12 +71,22 @@ export class CosmosApiKeyStore implements ApiKeyStore {
   }
 
   async touch(id: string, at: string, options?: OperationOptions): Promise<void> {
-    const doc = await this.#byKeyId(id, options);
-    if (!doc || (doc.lastUsedAt && doc.lastUsedAt >= at)) return;
-    // Last writer wins: two instances touching together differ by seconds at most.
-    await withCosmosRetry(() => this.container.item(doc.id, doc.id).replace({ ...doc, lastUsedAt: at })).catch((err: unknown) => {
-      if (statusOf(err) !== 404) throw cosmosFailure('api key touch', err);
-    });
+    const retry = options?.abortSignal ? { abortSignal: options.abortSignal } : {};
+    // Conditional on the etag read: of two instances touching at once, the one whose read went
+    // stale reads again, so lastUsedAt never moves backwards (last writer wins would let it).
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const doc = await this.#byKeyId(id, options);
+      if (!doc || (doc.lastUsedAt && doc.lastUsedAt >= at)) return;
+      const etag = (doc as KeyDocument & { _etag?: string })._etag;
+      try {
+        await withCosmosRetry(() => this.container.item(doc.id, doc.id).replace({ ...doc, lastUsedAt: at }, etag ? { accessCondition: { type: 'IfMatch', condition: etag } } : {}), retry);
+        return;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404) return;
+        if (status !== 412) throw cosmosFailure('api key touch', err);
+      }
+    }
   }
 
   async #byKeyId(id: string, options?: OperationOptions): Promise<KeyDocument | undefined> {
