@@ -34,12 +34,7 @@ export async function api<T>(opts: ApiOptions, method: string, path: string, bod
   }
   const text = await res.text();
   if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      /* not JSON: keep the text */
-    }
+    const message = apiErrorMessage(text);
     throw new CliError(`HTTP ${res.status}: ${message}`, EXIT.api);
   }
   // Exactly application/json: JSONL (application/jsonl) is many documents, returned as text.
@@ -55,3 +50,12 @@ export function out(opts: { json?: boolean }, value: unknown, human: () => strin
   console.log(opts.json ? JSON.stringify(value, null, 2) : human());
 }
 
+
+/** The message of an OpenAI-style error body, or the body itself when it is not one. */
+export function apiErrorMessage(text: string): string {
+  try {
+    return (JSON.parse(text) as { error: { message: string } }).error.message ?? text;
+  } catch {
+    return text; // not JSON: keep the text
+  }
+}

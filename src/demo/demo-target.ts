@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { apiErrorMessage } from '../cli-api.js';
 import type { ChatModel } from '../core/ports.js';
 import { packageRoot } from '../package-root.js';
 import { runServe, type RunningPlatform } from '../serve-command.js';
@@ -79,12 +80,7 @@ function adminClient(url: string, apiKey: string): DemoTarget['admin'] {
     const res = await fetch(new URL(route, url), { method, headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(60_000) });
     const text = await res.text();
     if (!res.ok) {
-      let message = text;
-      try {
-        message = (JSON.parse(text) as { error: { message: string } }).error.message;
-      } catch {
-        /* not JSON: keep the text */
-      }
+      const message = apiErrorMessage(text);
       throw Object.assign(new Error(`${method} ${route}: HTTP ${res.status}: ${message}`), { status: res.status });
     }
     return JSON.parse(text) as T;

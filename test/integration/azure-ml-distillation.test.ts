@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureMLClient } from '../../src/adapters/azure-ml/azure-ml-rest-client.js';
 import { AzureMLTrainer } from '../../src/adapters/azure-ml/azure-ml-trainer.js';
 import type { BackgroundWork } from '../../src/compose/index.js';
-import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { KEYS, startHarness, type Harness, followDistillation, submitDistillation } from '../fixtures/distillery-harness.js';
 import { startFakeAzureMLServer, type FakeAzureMLServer } from '../fixtures/fake-azure-ml-server.js';
 import type { FakeRequest } from '../fixtures/fake-openai-server.js';
 
@@ -64,25 +64,9 @@ const AZUREML_EXAMPLE = {
   resources: { instance_type: 'Standard_D2_v2' },
 };
 
-async function submit(h: Harness, spec: unknown) {
-  const res = await h.distillery.app.request('/admin/distillations', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify(spec),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const submit = submitDistillation;
 
-async function follow(h: Harness, id: string, timeoutInMs = 120_000) {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const res = await h.distillery.app.request(`/admin/distillations/${id}`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
-    const view = (await res.json()) as any;
-    if (view.status === 'succeeded' || view.status === 'failed') return view;
-    if (Date.now() > deadline) throw new Error(`job ${id} did not finish: ${JSON.stringify({ status: view.status, log: view.log })}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const follow = (h: Harness, id: string, timeoutInMs = 120_000) => followDistillation(h, id, { timeoutInMs });
 
 describe('Azure ML distillation (the case study: a support assistant into a serverless student)', () => {
   let h: Harness;

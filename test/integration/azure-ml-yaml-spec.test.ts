@@ -7,7 +7,7 @@ import { AzureMLTrainer } from '../../src/adapters/azure-ml/azure-ml-trainer.js'
 import { EXIT, main } from '../../src/cli.js';
 import type { BackgroundWork } from '../../src/compose/index.js';
 import { listen, type RunningServer } from '../../src/http/listen.js';
-import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { KEYS, startHarness, type Harness, followDistillation } from '../fixtures/distillery-harness.js';
 import { startFakeAzureMLServer, type FakeAzureMLServer } from '../fixtures/fake-azure-ml-server.js';
 import type { FakeRequest } from '../fixtures/fake-openai-server.js';
 
@@ -104,16 +104,7 @@ async function run(url: string, args: string[]) {
   }
 }
 
-async function follow(h: Harness, id: string, timeoutInMs = 120_000) {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const res = await h.distillery.app.request(`/admin/distillations/${id}`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
-    const view = (await res.json()) as any;
-    if (view.status === 'succeeded' || view.status === 'failed') return view;
-    if (Date.now() > deadline) throw new Error(`job ${id} did not finish: ${JSON.stringify({ status: view.status, log: view.log })}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const follow = (h: Harness, id: string, timeoutInMs = 120_000) => followDistillation(h, id, { timeoutInMs });
 
 describe('an azureml-examples YAML through distill --spec (chain-of-density)', () => {
   let h: Harness;

@@ -8,7 +8,7 @@ import { modelSettingsSchema } from '../../src/core/chat/model-settings.js';
 import { dispatchReceived } from '../../src/core/distill/job-messages.js';
 import type { JobRecord, JobQueueSubscription, ReceivedJobMessage } from '../../src/core/ports.js';
 import { clincSubset, goldLabels } from '../fixtures/clinc150.js';
-import { allPairs, KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { allPairs, KEYS, startHarness, type Harness, followDistillation } from '../fixtures/distillery-harness.js';
 import { FaultyPairStore } from '../fixtures/faulty-pair-store.js';
 import { startFakeFineTuningServer, type FakeFineTuningServer } from '../fixtures/fake-fine-tuning-server.js';
 import { startFakeOpenAIServer, type Fault, type FakeOpenAIServer, type FakeRequest } from '../fixtures/fake-openai-server.js';
@@ -38,18 +38,14 @@ async function submit(h: Harness, spec: Record<string, unknown>) {
 /** Progress values seen while following jobs in the `generating` state. */
 const generatingProgress: number[] = [];
 
-async function follow(h: Harness, id: string, timeoutInMs = 120_000) {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const res = await h.distillery.app.request(`/admin/distillations/${id}`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
-    expect(res.status).toBe(200);
-    const view = (await res.json()) as any;
-    if (view.status === 'generating') generatingProgress.push(view.progress);
-    if (view.status === 'succeeded' || view.status === 'failed') return view;
-    if (Date.now() > deadline) throw new Error(`job ${id} did not finish: ${JSON.stringify({ status: view.status, progress: view.progress, log: view.log })}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const follow = (h: Harness, id: string, timeoutInMs = 120_000) =>
+  followDistillation(h, id, {
+    timeoutInMs,
+    onView: (view, status) => {
+      expect(status).toBe(200);
+      if (view.status === 'generating') generatingProgress.push(view.progress);
+    },
+  });
 
 function baseSpec(task: string, train: readonly { text: string; label: string }[], validation?: readonly { text: string; label: string }[]) {
   return {
