@@ -13,7 +13,7 @@ import { wordsOf, writeTinyEncoder } from '../fixtures/tiny-encoder.js';
 
 // The encoder student through the whole loop on embedded defaults: a task whose configuration
 // names an encoder folder (the tiny one the test builds) re-distills from its pairs, the job trains
-// the encoder candidate in the worker, evaluates and gates it (the in-process latency budget
+// the encoder candidate in the worker, evaluates and gates it (the encoder kind's latency budget
 // applies), promotes it, and the official openai client gets its answers from the public API.
 // A second task without an encoder trains the other kinds; its lineage says why the encoder was skipped.
 
@@ -66,8 +66,10 @@ describe('encoder student through the API', () => {
     expect(done.error).toBeUndefined();
     expect(done.state).toBe('succeeded');
     expect(done.steps.gate).toMatchObject({ promote: true });
-    // The in-process latency budget was applied to it.
-    expect(done.steps.gate!.reasons.join('\n')).toMatch(/p95 latency [\d.]+ ms ≤ \d+ ms \(in-process student budget\)/);
+    // The encoder kind's latency budget was applied to it, and the job report shows the kind's figures.
+    expect(done.steps.gate!.reasons.join('\n')).toMatch(/p95 latency [\d.]+ ms ≤ 50 ms \(encoder student budget\)/);
+    expect(done.steps.evaluation).toMatchObject({ gate: { studentKind: 'encoder', maxP95LatencyInMs: 50 } });
+    expect(done.steps.evaluation!.candidates).toEqual([expect.objectContaining({ kind: 'encoder', chosen: true, p50InMs: expect.any(Number), p99InMs: expect.any(Number), sizeInBytes: expect.any(Number), maxP95LatencyInMs: 50 })]);
     const version = (await d.registry.getPromoted('banking-encoder'))!;
     const candidates = (version.lineage.hyperparameters as { candidates: unknown[] }).candidates;
     expect(candidates).toEqual([expect.objectContaining({ kind: 'encoder', chosen: true, p50InMs: expect.any(Number), p99InMs: expect.any(Number), sizeInBytes: expect.any(Number) })]);
@@ -94,9 +96,13 @@ describe('encoder student through the API', () => {
     const { job } = await d.triggers.request('banking-plain', { type: 'manual' });
     const done = (await d.runner.run(job.id))!;
     expect(done.state).toBe('succeeded');
+    expect(done.steps.gate).toEqual({ promote: true, reasons: expect.any(Array) });
     const version = (await d.registry.getPromoted('banking-plain'))!;
     const candidates = (version.lineage.hyperparameters as { candidates: { kind: string }[] }).candidates;
     expect(candidates.map((c) => c.kind)).toEqual(['ngrams', 'encoder']);
     expect(candidates[1]).toMatchObject({ chosen: false, skipped: 'not_configured', reason: expect.stringContaining('no encoder configured') });
+    // Gated by the n-gram kind's default budget, named in the reason.
+    expect(done.steps.evaluation).toMatchObject({ gate: { studentKind: 'ngrams', latencyBudgetFrom: 'kind-default' } });
+    expect(done.steps.gate!.reasons.join('\n')).toMatch(/ms \(ngrams student budget\) \[default for ngrams/);
   }, 240_000);
 });

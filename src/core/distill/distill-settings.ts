@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STUDENT_KINDS, type StudentKind } from './student-kind.js';
 import { isLabelTask, TASK_TYPES, type TaskType } from './task-types.js';
 
 // Per-task distillation settings (data): when to re-distill, how to build the dataset, which
@@ -34,6 +35,21 @@ export const DEFAULT_MIN_AGREEMENT: Record<TaskType, number> = {
 /** Default p95 latency budgets per student hosting: an in-process ONNX classifier vs a remote endpoint generating text. */
 export const DEFAULT_LATENCY_BUDGETS_IN_MS = { inProcess: 50, remote: 10_000 } as const;
 
+/**
+ * Default p95 budgets per student kind (student-kind.ts), each capped by its hosting's budget. The
+ * gate times `generate` end to end on the test split, one call at a time, on whatever machine the
+ * worker shares. BENCHMARKS.md's micro-benchmarks (n-gram bag p50 33–145 µs against a 100 µs
+ * target; chosen student p50 ≤ 1 ms) are far below what the gate sees: an n-gram student measured
+ * 7.6 ms p95 through `generate` at load ~9 (encoder-student-api.test.ts). The budgets leave ~3×
+ * over that so a busy worker does not reject a healthy student, and still order the kinds. An
+ * encoder runs a transformer per request (the old in-process 50 ms); a remote student generates text.
+ */
+export const DEFAULT_LATENCY_BUDGETS_BY_KIND_IN_MS: Record<StudentKind, number> = { ngrams: 25, pair: 25, conv: 40, encoder: 50, remote: 10_000 };
+
+const kindBudgetsSchema = z.object(
+  Object.fromEntries(STUDENT_KINDS.map((k) => [k, z.number().positive().optional()])) as Record<StudentKind, z.ZodOptional<z.ZodNumber>>,
+).strict(); // a misspelt kind (`ngram`) is an error, not a budget silently never applied
+
 export const gateSchema = z.object({
   /**
    * The task type the gate scores (dataset jobs set it from the spec's task_type). Tasks with a
@@ -55,9 +71,16 @@ export const gateSchema = z.object({
   nonInferiorityMargin: z.number().min(0).max(1).default(0.02),
   /** One-sided significance level of the non-inferiority test. */
   alpha: z.number().gt(0).lt(0.5).default(0.05),
-  /** Candidate p95 latency budget on the test split, whatever the hosting; unset: `latencyBudgetsInMs` by hosting. */
+  /**
+   * Candidate p95 latency budget on the test split by student kind (`ngrams`, `pair`, `conv`,
+   * `encoder`: the in-process candidate kinds; `remote`), e.g. `{ "ngrams": 1, "encoder": 30 }`.
+   * A kind left out falls back to `maxP95LatencyInMs`, then to DEFAULT_LATENCY_BUDGETS_BY_KIND_IN_MS
+   * (ngrams 25, pair 25, conv 40, encoder 50, remote 10000) capped by `latencyBudgetsInMs` of its hosting.
+   */
+  maxP95LatencyInMsByKind: kindBudgetsSchema.optional(),
+  /** Candidate p95 latency budget for every kind not in `maxP95LatencyInMsByKind`. */
   maxP95LatencyInMs: z.number().positive().optional(),
-  /** p95 budgets by student hosting, used when `maxP95LatencyInMs` is unset. */
+  /** p95 budgets by student hosting: the cap of the per-kind defaults, and the budget when the kind is unknown. */
   latencyBudgetsInMs: z
     .object({ inProcess: z.number().positive().default(DEFAULT_LATENCY_BUDGETS_IN_MS.inProcess), remote: z.number().positive().default(DEFAULT_LATENCY_BUDGETS_IN_MS.remote) })
     .default({ ...DEFAULT_LATENCY_BUDGETS_IN_MS }),
@@ -72,25 +95,65 @@ export interface ResolvedGate {
   minAccuracy?: number;
   maxP95LatencyInMs: number;
   hosting: 'in-process' | 'remote';
+  /** The candidate's kind, when its lineage names it. */
+  studentKind?: StudentKind;
+  /** Where `maxP95LatencyInMs` came from, for the gate's reasons and the job report. */
+  latencyBudgetFrom: LatencyBudgetSource;
   nonInferiorityMargin: number;
   alpha: number;
   minTestExamples: number;
 }
 
+export type LatencyBudgetSource = 'maxP95LatencyInMsByKind' | 'maxP95LatencyInMs' | 'kind-default' | 'hosting';
+
+export interface GateContext {
+  labelled: boolean;
+  hosting: 'in-process' | 'remote';
+  studentKind?: StudentKind;
+}
+
+/**
+ * The p95 budget of a candidate: the configured budget of its kind, else `maxP95LatencyInMs`,
+ * else its kind's default capped by its hosting's budget, else (kind unknown) its hosting's budget.
+ */
+export function latencyBudgetOf(gate: Pick<GateSettings, 'maxP95LatencyInMsByKind' | 'maxP95LatencyInMs' | 'latencyBudgetsInMs'>, context: Omit<GateContext, 'labelled'>) {
+  const kind = context.studentKind;
+  const configured = kind !== undefined ? gate.maxP95LatencyInMsByKind?.[kind] : undefined;
+  if (configured !== undefined) return { maxP95LatencyInMs: configured, from: 'maxP95LatencyInMsByKind' as const };
+  if (gate.maxP95LatencyInMs !== undefined) return { maxP95LatencyInMs: gate.maxP95LatencyInMs, from: 'maxP95LatencyInMs' as const };
+  const budgets = gate.latencyBudgetsInMs ?? DEFAULT_LATENCY_BUDGETS_IN_MS;
+  const hosting = context.hosting === 'in-process' ? budgets.inProcess : budgets.remote;
+  if (kind === undefined) return { maxP95LatencyInMs: hosting, from: 'hosting' as const };
+  return { maxP95LatencyInMs: Math.min(DEFAULT_LATENCY_BUDGETS_BY_KIND_IN_MS[kind], hosting), from: 'kind-default' as const };
+}
+
+/** How a gate reason names the budget and where it came from: `(conv student budget) [maxP95LatencyInMsByKind.conv]`. */
+export function describeLatencyBudget(gate: Pick<ResolvedGate, 'hosting' | 'studentKind' | 'latencyBudgetFrom'>): string {
+  const from = {
+    maxP95LatencyInMsByKind: `maxP95LatencyInMsByKind.${gate.studentKind}`,
+    maxP95LatencyInMs: 'maxP95LatencyInMs',
+    'kind-default': `default for ${gate.studentKind}, capped by latencyBudgetsInMs`,
+    hosting: `latencyBudgetsInMs, kind unknown`,
+  }[gate.latencyBudgetFrom];
+  return `(${gate.studentKind ?? gate.hosting} student budget) [${from}]`;
+}
+
 /**
  * The concrete gate for one candidate: the configured thresholds, else the defaults of its task
- * type and of its hosting. `labelled` tasks (a label parser exists) always gate on labels.
+ * type and of its kind and hosting. `labelled` tasks (a label parser exists) always gate on labels.
  */
-export function resolveGate(gate: GateSettings, context: { labelled: boolean; hosting: 'in-process' | 'remote' }): ResolvedGate {
+export function resolveGate(gate: GateSettings, context: GateContext): ResolvedGate {
   const taskType: TaskType = context.labelled ? (gate.taskType && isLabelTask(gate.taskType) ? gate.taskType : 'classification') : (gate.taskType ?? 'conversation');
-  const budgets = gate.latencyBudgetsInMs ?? DEFAULT_LATENCY_BUDGETS_IN_MS;
+  const budget = latencyBudgetOf(gate, context);
   return {
     taskType,
     metric: GATE_METRIC[taskType],
     minAgreement: gate.minAgreement ?? DEFAULT_MIN_AGREEMENT[taskType],
     ...(gate.minAccuracy !== undefined ? { minAccuracy: gate.minAccuracy } : {}),
-    maxP95LatencyInMs: gate.maxP95LatencyInMs ?? (context.hosting === 'in-process' ? budgets.inProcess : budgets.remote),
+    maxP95LatencyInMs: budget.maxP95LatencyInMs,
     hosting: context.hosting,
+    ...(context.studentKind !== undefined ? { studentKind: context.studentKind } : {}),
+    latencyBudgetFrom: budget.from,
     nonInferiorityMargin: gate.nonInferiorityMargin,
     alpha: gate.alpha,
     minTestExamples: gate.minTestExamples,

@@ -10,7 +10,8 @@ import {
   type NonInferiorityResult,
 } from '../eval/statistics.js';
 import type { DatasetExample } from './dataset-builder.js';
-import { resolveGate, type GateSettings, type ResolvedGate } from './distill-settings.js';
+import { describeLatencyBudget, resolveGate, type GateSettings, type ResolvedGate } from './distill-settings.js';
+import type { StudentKind } from './student-kind.js';
 import { scoreAnswer } from './task-types.js';
 
 // Offline evaluation of a candidate student on the held-out test split: agreement with the
@@ -18,7 +19,8 @@ import { scoreAnswer } from './task-types.js';
 // dataset has them, latency, and the paired comparison with the currently promoted student.
 // Agreement is measured per task type (see resolveGate): label equality for label tasks, the same
 // final number for math, sentence chrF or ROUGE-L against the teacher's answer (0..1) for free text;
-// each type has its own default bar and each student hosting its own latency budget.
+// each type has its own default bar and each student kind (n-gram bag, pair-aware, convolutional,
+// encoder, remote: student-kind.ts) its own latency budget.
 
 export interface ArmEvaluation {
   model: string;
@@ -49,6 +51,9 @@ export interface GateDecision {
 }
 
 async function runArm(model: ChatModel, task: TaskRuntime, gate: ResolvedGate, examples: readonly DatasetExample[], concurrency: number): Promise<ArmEvaluation> {
+  // The budget is for serving, not for the cold start: an in-process student that can create its
+  // session ahead (OnnxStudentModel.warm) does so before the clock runs, as the resolver does on load.
+  await (model as { warm?: () => Promise<void> }).warm?.();
   const perExample = new Array<number>(examples.length).fill(0);
   const latencies: number[] = [];
   let errors = 0;
@@ -112,9 +117,15 @@ export async function evaluateCandidate(input: {
   gate: GateSettings;
   /** Remote students are called concurrently; in-process ones gain nothing from it. */
   concurrency?: number;
+  /** The candidate's kind (studentKindOf its version): picks its latency budget. */
+  studentKind?: StudentKind;
 }): Promise<CandidateEvaluation> {
   const concurrency = input.concurrency ?? (input.candidate.hosting === 'in-process' ? 1 : 8);
-  const gate = resolveGate(input.gate, { labelled: input.task.parseLabel !== undefined, hosting: input.candidate.hosting });
+  const gate = resolveGate(input.gate, {
+    labelled: input.task.parseLabel !== undefined,
+    hosting: input.candidate.hosting,
+    ...(input.studentKind !== undefined ? { studentKind: input.studentKind } : {}),
+  });
   const candidate = await runArm(input.candidate, input.task, gate, input.test, concurrency);
   const evaluation: CandidateEvaluation = { testExamples: input.test.length, gate, candidate };
   if (input.current) {
@@ -142,7 +153,10 @@ export async function evaluateCandidate(input: {
  */
 export function decidePromotion(evaluation: CandidateEvaluation, settings: GateSettings): GateDecision {
   const measured = evaluation.gate;
-  const gate = resolveGate({ ...settings, taskType: measured.taskType }, { labelled: measured.metric === 'label', hosting: evaluation.candidate.hosting });
+  const gate = resolveGate(
+    { ...settings, taskType: measured.taskType },
+    { labelled: measured.metric === 'label', hosting: evaluation.candidate.hosting, ...(measured.studentKind !== undefined ? { studentKind: measured.studentKind } : {}) },
+  );
   const reasons: string[] = [];
   const c = evaluation.candidate;
   const what = `${gate.metric === 'label' ? 'label agreement' : `${gate.metric} agreement`} with teacher (${gate.taskType})`;
@@ -155,7 +169,7 @@ export function decidePromotion(evaluation: CandidateEvaluation, settings: GateS
     else if (c.accuracy.value < gate.minAccuracy) reasons.push(`accuracy ${c.accuracy.value.toFixed(4)} < ${gate.minAccuracy}`);
   }
   if (c.latency.count > 0 && c.latency.p95InMs > gate.maxP95LatencyInMs) {
-    reasons.push(`p95 latency ${c.latency.p95InMs.toFixed(2)} ms > ${gate.maxP95LatencyInMs} ms (${gate.hosting} student budget)`);
+    reasons.push(`p95 latency ${c.latency.p95InMs.toFixed(2)} ms > ${gate.maxP95LatencyInMs} ms ${describeLatencyBudget(gate)}`);
   }
   if (c.errors > 0) reasons.push(`${c.errors} test calls failed`);
   const ni = evaluation.nonInferiority;
@@ -171,7 +185,7 @@ export function decidePromotion(evaluation: CandidateEvaluation, settings: GateS
     reasons: [
       `${what} ${c.agreement.toFixed(4)} ≥ ${gate.minAgreement}`,
       ...(gate.minAccuracy !== undefined && c.accuracy ? [`accuracy ${c.accuracy.value.toFixed(4)} ≥ ${gate.minAccuracy}`] : []),
-      `p95 latency ${c.latency.p95InMs.toFixed(2)} ms ≤ ${gate.maxP95LatencyInMs} ms (${gate.hosting} student budget)`,
+      `p95 latency ${c.latency.p95InMs.toFixed(2)} ms ≤ ${gate.maxP95LatencyInMs} ms ${describeLatencyBudget(gate)}`,
       ni ? `non-inferior to the current student at δ=${gate.nonInferiorityMargin} (lower bound ${ni.lowerBound.toFixed(4)})` : 'no current student to compare with',
     ],
   };

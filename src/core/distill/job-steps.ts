@@ -1,4 +1,5 @@
 import type { LatencySummary } from '../eval/latency-summary.js';
+import type { CandidateLatencyRow } from './student-kind.js';
 
 // What each step of a distillation job leaves on its record (`JobRecord.steps`), typed. This file
 // imports nothing that imports the ports, so ports.ts can name these shapes without a cycle.
@@ -70,6 +71,8 @@ export interface EvaluationSummary {
   current?: ArmSummary;
   nonInferiority?: unknown;
   mcnemar?: unknown;
+  /** Every student kind the trainer tried: p50/p99, size and its kind's p95 budget (candidate-latency-report.ts). */
+  candidates?: CandidateLatencyRow[];
 }
 
 export interface GateStepDecision {

@@ -10,6 +10,7 @@ import { datasetPathOf, JobFailure } from './job-failure.js';
 import type { JobStep, StepContext } from './job-pipeline.js';
 import type { DatasetStepSummary, EvaluationSummary } from './job-steps.js';
 import { resolveGate, type GateSettings } from './distill-settings.js';
+import { candidateLatencyReport } from './candidate-latency-report.js';
 import { measureTeacherSelfAgreement, savedTeacherSelfAgreement, wantsSelfAgreement, type TeacherSelfAgreement } from './teacher-self-agreement.js';
 import { DatasetTenantScope, datasetTenantSummary } from './tenant-scope.js';
 
@@ -201,7 +202,8 @@ async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord
   try {
     const calibration = await calibrateGate(deps, { job, task, test, settings: configured, candidate, context });
     const gate = calibration ? { ...configured, minAgreement: calibration.minAgreement } : configured;
-    const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate });
+    const kinds = candidateLatencyReport(version, gate);
+    const evaluation = await evaluateCandidate({ task, test, candidate, ...(current ? { current } : {}), gate, ...(kinds.studentKind ? { studentKind: kinds.studentKind } : {}) });
     const decision = decidePromotion(evaluation, gate);
     const cascade = await evaluateCascade({ task, test, candidate });
     const report = hooks.report ? await hooks.report(job, { test, train: examples.filter((e) => e.split === 'train'), candidate, evaluation, version }) : undefined;
@@ -212,7 +214,7 @@ async function evaluateStep(deps: Stage2Deps, hooks: Stage2Hooks, job: JobRecord
     const canary = decision.promote && task.config.distill.canary.enabled ? initialCanary(version, task.config.distill.canary.steps, deps.now()) : undefined;
     return {
       outcome: decision.promote ? ('promoted' as const) : ('rejected' as const),
-      steps: { evaluation: summarizeEvaluation(evaluation, calibration), gate: decision, ...(cascade ? { cascade } : {}), ...(report ? { report } : {}), ...(canary ? { canary } : {}) },
+      steps: { evaluation: { ...summarizeEvaluation(evaluation, calibration), ...(kinds.candidates.length ? { candidates: kinds.candidates } : {}) }, gate: decision, ...(cascade ? { cascade } : {}), ...(report ? { report } : {}), ...(canary ? { canary } : {}) },
       log: { level: decision.promote ? ('info' as const) : ('warn' as const), message: `${decision.promote ? 'promoted' : 'rejected'} ${version.id}: ${decision.reasons.join('; ')}` },
     };
   } finally {
