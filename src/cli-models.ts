@@ -40,14 +40,24 @@ export function addModelsCommands(program: Command): void {
     .option('--api-key-env <VAR>', "app setting of the server holding the runtime's key (DISTILLERY_STUDENT_KEY...); none sent without it")
     .option('--promote', 'serve it at once')
     .option('--description <text>', 'kept with the version, e.g. what it was fine-tuned on')
+    .option('--no-probe', 'register without calling the endpoint first (a runtime not up yet); by default GET /models and one short chat completion must succeed')
     .addHelpText(
       'after',
       '\nExamples:\n  npx distillery models register --task support --endpoint http://127.0.0.1:11434/v1 --model phi4-mini-support --promote\n' +
-        '  npx distillery models register --task support --endpoint http://gpu-box:8000/v1 --model support-8b --api-key-env DISTILLERY_STUDENT_KEY_VLLM\n',
+        '  npx distillery models register --task support --endpoint http://gpu-box:8000/v1 --model support-8b --api-key-env DISTILLERY_STUDENT_KEY_VLLM\n' +
+        '\nThe server probes the endpoint first and refuses it (HTTP 422 naming the field) when it is unreachable, does not serve the model,\n' +
+        'refuses the key, or when the --api-key-env setting is not set on the server.\n',
     )
-    .action(async (o: { task: string; endpoint: string; model: string; apiKeyEnv?: string; promote?: boolean; description?: string }, cmd: Command) => {
+    .action(async (o: { task: string; endpoint: string; model: string; apiKeyEnv?: string; promote?: boolean; description?: string; probe?: boolean }, cmd: Command) => {
       const g = apiOptions(cmd);
-      const body = { baseURL: o.endpoint, model: o.model, ...(o.apiKeyEnv ? { apiKeySetting: o.apiKeyEnv } : {}), promote: o.promote === true, ...(o.description ? { description: o.description } : {}) };
+      const body = {
+        baseURL: o.endpoint,
+        model: o.model,
+        ...(o.apiKeyEnv ? { apiKeySetting: o.apiKeyEnv } : {}),
+        promote: o.promote === true,
+        ...(o.description ? { description: o.description } : {}),
+        ...(o.probe === false ? { probe: false } : {}),
+      };
       const v = await api<Parameters<typeof versionLine>[0]>(g, 'POST', `/admin/tasks/${encodeURIComponent(o.task)}/models`, body);
       out(g, v, () => `registered ${versionLine(v)}`);
     });

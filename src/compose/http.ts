@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import type { Config } from '../config.js';
 import { requestJobCancel } from '../core/distill/job-cancel.js';
+import { cascadeGauges } from '../core/routing/cascade-gauges.js';
 import type { Pricing } from '../core/eval/pricing.js';
 import type { Clock } from '../core/ports.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
@@ -19,6 +20,7 @@ import { createPairRoutes } from '../http/pair-routes.js';
 import { createDashboardRoutes, createReportApiRoutes } from '../http/report-routes.js';
 import type { ComposeOptions } from './compose-options.js';
 import type { Distillation } from './distillation.js';
+import { lazyEndpointProbe } from './endpoint-probe.js';
 import type { Models } from './models.js';
 import { lazyPublicRoutes } from './lazy-routes.js';
 import { loadOrCreateOperatorKey } from './operator-key.js';
@@ -76,6 +78,7 @@ export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptio
         cancelJob: (job, by) =>
           requestJobCancel({ jobs: stores.jobStore, queue: stores.jobQueue, clock, cancelLocal: (id, who) => deps.distillation.runner.cancelLocal(id, who) }, job, by),
         now: () => clock.now(),
+        probeEndpoint: lazyEndpointProbe(config.env, options.fetch),
       }),
     },
     {
@@ -92,7 +95,7 @@ export function createHttp(config: Config, deps: HttpDeps, options: ComposeOptio
     { path: '/admin/distillations', scope: 'admin', app: createDistillationRoutes({ jobs: stores.jobStore, datasetJobs: deps.distillation.datasetJobs, triggers: deps.distillation.triggers }) },
     { path: '/admin/pairs', scope: 'admin', app: createPairRoutes({ pairStore: stores.pairStore, tasks, clock }) },
     { path: '/admin/keys', scope: 'admin', app: createKeyRoutes({ keys: stores.apiKeys, pairStore: stores.pairStore, tasks, clock, onChange: () => auth.forget() }) },
-    { path: '/metrics', scope: 'metrics', app: createMetricsRoutes({ http: metrics, admission: () => admission.stats(), pairWriter: () => deps.serving.pairWriter.health() }) },
+    { path: '/metrics', scope: 'metrics', app: createMetricsRoutes({ http: metrics, admission: () => admission.stats(), pairWriter: () => deps.serving.pairWriter.health(), cascade: () => cascadeGauges(deps.models.cascade) }) },
     { path: '', scope: 'public', app: createDashboardRoutes({}) },
     { path: '', scope: 'public', app: lazyPublicRoutes(['/openapi.json', '/docs/api'], async () => (await import('../http/openapi.js')).createOpenApiRoutes()) },
   ];

@@ -9,7 +9,8 @@ import { EXPORT_FORMATS, exportDataset, type ExportFormat } from '../core/distil
 import type { ArtifactStore, JobRecord, JobState, JobStore, ModelRegistry, ModelVersion } from '../core/ports.js';
 import type { AppEnv } from './create-app.js';
 import type { TaskCatalog } from '../core/tasks/task-catalog.js';
-import { parseRegisterModelBody, registeredVersion } from './model-registration.js';
+import type { EndpointProbe } from '../core/chat/endpoint-probe.js';
+import { checkRegistration, parseRegisterModelBody, registeredVersion } from './model-registration.js';
 import { readJsonBody } from './read-json-body.js';
 
 // Admin API (admin-scoped keys): trigger distillation, follow jobs, list, promote and roll back
@@ -30,6 +31,8 @@ export interface AdminRouteDeps {
   cancelJob?: (job: JobRecord, by: string) => Promise<JobRecord>;
   /** The time the detail view judges leases by. */
   now?: () => number;
+  /** Checks a registered endpoint (key setting, GET /models, one chat) before it is written; absent: no check. */
+  probeEndpoint?: EndpointProbe;
 }
 
 const jobStates = ['queued', 'generating', 'building_dataset', 'training', 'evaluating', 'succeeded', 'failed', 'cancelled'] as const;
@@ -218,6 +221,7 @@ function addModelRoutes(app: Hono<AppEnv>, deps: AdminRouteDeps, { requireTask }
     requireOperator(c.get('tenant'));
     const task = requireTask(c.req.param('task')).config.name;
     const body = parseRegisterModelBody(await readJsonBody(c.req.raw, 64 * 1024));
+    await checkRegistration(body, deps.probeEndpoint, c.req.raw.signal);
     let version = await deps.registry.create(registeredVersion(task, body, c.get('principal').keyId));
     if (body.promote) {
       version = await deps.registry.promote(task, version.version);

@@ -31,16 +31,17 @@ export class HttpMetrics {
   private readonly durations = new Map<string, Histogram>();
 
   observe(o: RequestObservation): void {
-    const labels = { method: o.method, route: o.route, status: String(o.status), task: o.task ?? '', arm: o.arm ?? '' };
-    const key = JSON.stringify(labels);
-    const counter = this.requests.get(key) ?? { labels, value: 0 };
+    // Keys joined with NUL (no label value holds one); the label objects are built once per series.
+    const task = o.task ?? '';
+    const arm = o.arm ?? '';
+    const hKey = `${o.route}\0${task}\0${arm}`;
+    const key = `${o.method}\0${o.status}\0${hKey}`;
+    let counter = this.requests.get(key);
+    if (!counter) this.requests.set(key, (counter = { labels: { method: o.method, route: o.route, status: String(o.status), task, arm }, value: 0 }));
     counter.value += 1;
-    this.requests.set(key, counter);
 
-    const hLabels = { route: o.route, task: o.task ?? '', arm: o.arm ?? '' };
-    const hKey = JSON.stringify(hLabels);
     let h = this.durations.get(hKey);
-    if (!h) this.durations.set(hKey, (h = { labels: hLabels, buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    if (!h) this.durations.set(hKey, (h = { labels: { route: o.route, task, arm }, buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 }));
     const seconds = o.durationInMs / 1000;
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]!) h.buckets[i]! += 1;
     h.sum += seconds;
@@ -71,6 +72,13 @@ export class HttpMetrics {
 /** One metric without labels, as exposition lines. */
 export function gaugeLines(name: string, type: 'gauge' | 'counter', help: string, value: number): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+}
+
+/** One metric family with labelled samples (none: no lines); ±∞ as Prometheus writes it. */
+export function labeledLines(name: string, type: 'gauge' | 'counter', help: string, samples: { labels: Record<string, string>; value: number }[]): string {
+  if (!samples.length) return '';
+  const value = (v: number) => (v === Number.POSITIVE_INFINITY ? '+Inf' : v === Number.NEGATIVE_INFINITY ? '-Inf' : String(v));
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${samples.map((s) => `${name}${labelText(s.labels)} ${value(s.value)}`).join('\n')}\n`;
 }
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { invalidRequest } from '../core/errors.js';
+import type { EndpointProbe, EndpointProbeResult } from '../core/chat/endpoint-probe.js';
+import { DistilleryError, invalidRequest } from '../core/errors.js';
 import type { ModelVersion } from '../core/ports.js';
 
 // `POST /admin/tasks/{task}/models`: an OpenAI-compatible endpoint registered as a student version
@@ -28,6 +29,8 @@ export const registerModelBody = z
     promote: z.boolean().default(false),
     /** Free text kept with the version (what it was fine-tuned on, by which tool). */
     description: z.string().max(500).optional(),
+    /** Call GET {baseURL}/models and one short chat completion before registering (false: a runtime not up yet). */
+    probe: z.boolean().default(true),
   })
   .strict();
 
@@ -50,6 +53,44 @@ export function registeredVersion(task: string, body: RegisterModelBody, registe
     task,
     kind: 'remote',
     endpoint: { baseURL: body.baseURL, model: body.model, ...(body.apiKeySetting ? { apiKeySetting: body.apiKeySetting } : {}) },
-    lineage: { hyperparameters: { source: 'registered endpoint', registeredBy, ...(body.description ? { description: body.description } : {}) } },
+    lineage: { hyperparameters: { source: 'registered endpoint', registeredBy, ...(body.description ? { description: body.description } : {}), ...(body.probe ? {} : { probed: false }) } },
   };
+}
+
+const refused = (message: string, code: string, param: string) => new DistilleryError(message, { status: 422, type: 'invalid_request_error', code, param });
+
+/**
+ * Refuses (422 naming the field) a registration whose key setting is not set, and, unless
+ * `probe: false`, one whose endpoint does not answer a chat completion with its model: before
+ * anything is written to the registry. The key setting is checked without a probe too: serving
+ * would otherwise send no key at all.
+ */
+export async function checkRegistration(body: RegisterModelBody, probe: EndpointProbe | undefined, abortSignal?: AbortSignal): Promise<void> {
+  if (!probe) return;
+  if (body.apiKeySetting && !probe.hasSetting(body.apiKeySetting)) {
+    throw refused(`Invalid model registration: apiKeySetting: the app setting ${body.apiKeySetting} is not set on this server; set it (and restart) before registering.`, 'key_setting_missing', 'apiKeySetting');
+  }
+  if (!body.probe) return;
+  const result = await probe.probe({ baseURL: body.baseURL, model: body.model, ...(body.apiKeySetting ? { apiKeySetting: body.apiKeySetting } : {}) }, abortSignal ? { abortSignal } : {});
+  if (!result.ok) throw probeError(body, result);
+}
+
+function probeError(body: RegisterModelBody, r: Extract<EndpointProbeResult, { ok: false }>): DistilleryError {
+  const noProbe = ' (register with probe: false, CLI --no-probe, for a runtime that is not up yet)';
+  switch (r.failure) {
+    case 'unreachable':
+      return refused(`Invalid model registration: baseURL: ${body.baseURL} is unreachable: ${r.detail}${noProbe}.`, 'endpoint_unreachable', 'baseURL');
+    case 'unauthorized':
+      return refused(
+        `Invalid model registration: apiKeySetting: the runtime refused ${body.apiKeySetting ? `the key in ${body.apiKeySetting}` : 'a call without a key; name the setting holding its key in apiKeySetting'} (${r.detail}).`,
+        'endpoint_unauthorized',
+        'apiKeySetting',
+      );
+    case 'model_not_found': {
+      const served = r.listed?.length ? `; it lists ${r.listed.slice(0, 20).join(', ')}` : '';
+      return refused(`Invalid model registration: model: ${body.baseURL} does not serve '${body.model}' (${r.detail})${served}.`, 'model_not_found', 'model');
+    }
+    default:
+      return refused(`Invalid model registration: baseURL: the sample chat completion failed: ${r.detail}${noProbe}.`, 'endpoint_probe_failed', 'baseURL');
+  }
 }

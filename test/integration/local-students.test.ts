@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -18,6 +20,9 @@ const TENANT_ADMIN = 'dk-test-local-tenant-admin';
 let h: Harness;
 let server: RunningServer;
 let runtime: FakeOpenAIServer;
+/** A runtime that checks its key and knows one model, as Ollama or vLLM with --api-key does. */
+let strict: FakeOpenAIServer;
+let closedURL: string;
 let dir: string;
 
 async function run(args: string[], key = OPERATOR) {
@@ -45,6 +50,20 @@ const examples = [
 
 beforeAll(async () => {
   runtime = await startFakeOpenAIServer({ model: 'phi4-mini-support', answer: () => ({ text: 'local runtime answer' }) });
+  strict = await startFakeOpenAIServer({
+    model: 'phi4-mini-support',
+    fault: (req) =>
+      req.headers.authorization !== 'Bearer sk-local-runtime'
+        ? { kind: 'status', status: 401, message: 'invalid api key' }
+        : req.body.model !== 'phi4-mini-support'
+          ? { kind: 'status', status: 404, message: `model "${req.body.model}" not found, try pulling it first` }
+          : undefined,
+  });
+  // A loopback port nobody listens on: taken, then released.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  closedURL = `http://127.0.0.1:${(probe.address() as { port: number }).port}/v1`;
+  await new Promise((resolve) => probe.close(resolve));
   h = await startHarness({
     tasks: [
       { name: 'support', teacher: 'teacher', student: { source: 'registry' }, routing: { policy: { type: 'pinned', arm: 'student' } }, distill: { threshold: null } },
@@ -57,6 +76,7 @@ beforeAll(async () => {
         { tenant: 'tenant-a', scopes: ['chat'], sha256: hashApiKey(KEYS.chatA) },
       ]),
       DISTILLERY_STUDENT_KEY_LOCAL: 'sk-local-runtime',
+      DISTILLERY_STUDENT_KEY_WRONG: 'sk-not-the-runtimes',
     },
   });
   server = await listen(h.distillery.app, { host: '127.0.0.1', port: 0 });
@@ -75,6 +95,7 @@ afterAll(async () => {
   await server?.close();
   await h?.close();
   await runtime?.close();
+  await strict?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -146,5 +167,85 @@ describe('local generative students (#18)', () => {
     // A label task's dataset still exports as fine-tuning JSONL.
     const exported = await run(['dataset', 'export', 'intents.1', '--format', 'openai', '--split', 'test']);
     expect(JSON.parse(exported.text).messages.at(-1)).toEqual({ role: 'assistant', content: 'greeting' });
+  });
+});
+
+describe('models register probes the endpoint before writing anything (#18)', () => {
+  const versions = async () => ((await (await fetch(`${server.url}/admin/tasks/support/models`, { headers: { authorization: `Bearer ${OPERATOR}` } })).json()) as { data: unknown[] }).data.length;
+  const post = (body: unknown) =>
+    fetch(`${server.url}/admin/tasks/support/models`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const refusal = async (res: Response) => ({ status: res.status, ...((await res.json()) as { error: { param: string; code: string; message: string; type: string } }).error });
+  const base = ['models', 'register', '--task', 'support'];
+
+  it('refuses an unreachable endpoint, an unknown model, a refused key and a missing key setting with a 422 naming the field', async () => {
+    const before = await versions();
+    const unreachable = await refusal(await post({ baseURL: closedURL, model: 'phi4-mini-support' }));
+    expect(unreachable).toMatchObject({ status: 422, type: 'invalid_request_error', param: 'baseURL', code: 'endpoint_unreachable' });
+    expect(unreachable.message).toMatch(/unreachable.*ECONNREFUSED.*--no-probe/);
+
+    const unknown = await refusal(await post({ baseURL: strict.baseURL, model: 'phi4-mini-typo', apiKeySetting: 'DISTILLERY_STUDENT_KEY_LOCAL' }));
+    expect(unknown).toMatchObject({ status: 422, param: 'model', code: 'model_not_found' });
+    // What the runtime does serve, from its GET /models.
+    expect(unknown.message).toMatch(/does not serve 'phi4-mini-typo'.*it lists phi4-mini-support/);
+
+    const badKey = await refusal(await post({ baseURL: strict.baseURL, model: 'phi4-mini-support', apiKeySetting: 'DISTILLERY_STUDENT_KEY_WRONG' }));
+    expect(badKey).toMatchObject({ status: 422, param: 'apiKeySetting', code: 'endpoint_unauthorized' });
+    expect(badKey.message).toMatch(/refused the key in DISTILLERY_STUDENT_KEY_WRONG.*401/);
+    expect(strict.requests.at(-1)!.headers.authorization).toBe('Bearer sk-not-the-runtimes');
+    // No key setting at all, and the runtime wants one.
+    expect(await refusal(await post({ baseURL: strict.baseURL, model: 'phi4-mini-support' }))).toMatchObject({ status: 422, param: 'apiKeySetting', code: 'endpoint_unauthorized' });
+
+    const calls = strict.requests.length;
+    const missing = await refusal(await post({ baseURL: strict.baseURL, model: 'phi4-mini-support', apiKeySetting: 'DISTILLERY_STUDENT_KEY_NOPE' }));
+    expect(missing).toMatchObject({ status: 422, param: 'apiKeySetting', code: 'key_setting_missing' });
+    expect(missing.message).toMatch(/DISTILLERY_STUDENT_KEY_NOPE is not set/);
+    // Not even probed: the literal key 'unset' is never sent.
+    expect(strict.requests.length).toBe(calls);
+    expect(strict.requests.some((r) => r.headers.authorization === 'Bearer unset')).toBe(false);
+    // Nothing was written by any refusal.
+    expect(await versions()).toBe(before);
+  });
+
+  it('the CLI shows the refusal (exit 3) and registers a runtime that answers: GET /models then one short chat', async () => {
+    const bad = await run([...base, '--endpoint', strict.baseURL, '--model', 'nope', '--api-key-env', 'DISTILLERY_STUDENT_KEY_LOCAL']);
+    expect(bad.code).toBe(EXIT.api);
+    expect(bad.text).toMatch(/HTTP 422: .*model: .*does not serve 'nope'/);
+    const missing = await run([...base, '--endpoint', strict.baseURL, '--model', 'phi4-mini-support', '--api-key-env', 'DISTILLERY_STUDENT_KEY_UNSET']);
+    expect(missing.text).toMatch(/HTTP 422: .*DISTILLERY_STUDENT_KEY_UNSET is not set/);
+
+    const from = strict.requests.length;
+    const ok = await run(['--json', ...base, '--endpoint', strict.baseURL, '--model', 'phi4-mini-support', '--api-key-env', 'DISTILLERY_STUDENT_KEY_LOCAL']);
+    expect(ok.code, ok.text).toBe(EXIT.ok);
+    expect(JSON.parse(ok.text)).toMatchObject({ kind: 'remote', state: 'candidate', endpoint: { baseURL: strict.baseURL, model: 'phi4-mini-support' } });
+    const probes = strict.requests.slice(from);
+    expect(probes.map((r) => r.url)).toEqual(['/v1/models', '/v1/chat/completions']);
+    expect(probes[1]!.body).toMatchObject({ model: 'phi4-mini-support', max_tokens: 1 });
+  });
+
+  it('--no-probe registers a runtime that is not up yet (the key setting is still checked)', async () => {
+    const r = await run(['--json', ...base, '--endpoint', closedURL, '--model', 'phi4-mini-support', '--no-probe']);
+    expect(r.code, r.text).toBe(EXIT.ok);
+    expect(JSON.parse(r.text)).toMatchObject({ kind: 'remote', endpoint: { baseURL: closedURL }, lineage: { hyperparameters: { probed: false } } });
+    const res = await post({ baseURL: closedURL, model: 'm', apiKeySetting: 'DISTILLERY_STUDENT_KEY_NOPE', probe: false });
+    expect(await refusal(res)).toMatchObject({ status: 422, param: 'apiKeySetting', code: 'key_setting_missing' });
+  });
+
+  it('a runtime without GET /models (404) is probed by its chat alone', async () => {
+    const seen: string[] = [];
+    const bare = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      if (req.method === 'GET') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 0, model: 'llama', choices: [{ index: 0, message: { role: 'assistant', content: 'OK' }, finish_reason: 'length' }] }));
+    });
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await post({ baseURL: `http://127.0.0.1:${(bare.address() as { port: number }).port}/v1`, model: 'llama' });
+      expect(res.status, await res.clone().text()).toBe(201);
+      expect(seen).toEqual(['GET /v1/models', 'POST /v1/chat/completions']);
+    } finally {
+      await new Promise((resolve) => bare.close(resolve));
+    }
   });
 });

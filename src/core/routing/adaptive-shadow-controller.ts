@@ -50,6 +50,14 @@ export class AdaptiveShadowController {
     return this.cache.get(`${task}\u0000${modelId}`)?.decision;
   }
 
+  /** Every rate the router holds, read from memory (the /metrics gauges). */
+  *decisions(): Iterable<{ task: string; modelId: string; decision: ShadowRateDecision }> {
+    for (const [key, e] of this.cache) {
+      const [task, modelId] = key.split('\u0000') as [string, string];
+      if (e.decision) yield { task, modelId, decision: e.decision };
+    }
+  }
+
   private async refresh(task: TaskConfig, modelId: string, key: string): Promise<void> {
     const policy = task.routing.policy;
     if (policy.type !== 'cascade' || !policy.adaptiveShadow) return;

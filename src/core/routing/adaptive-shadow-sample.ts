@@ -116,6 +116,11 @@ export class ShadowSampleReader {
     return this.states.get(`${task}\u0000${modelId}`);
   }
 
+  /** Every sample as last read, without reading (the /metrics gauges). */
+  samples(): Iterable<ShadowSample> {
+    return this.states.values();
+  }
+
   /**
    * Folds in the pairs written since the last read and returns the sample. Concurrent callers share
    * one read; with `maxAgeInMs`, a sample read that recently is returned as it is.

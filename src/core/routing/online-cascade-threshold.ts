@@ -191,6 +191,14 @@ export class OnlineCascadeThresholds {
     return this.cache.get(`${task}\u0000${modelId}`)?.decision;
   }
 
+  /** Every decision the router holds, read from memory (the /metrics gauges). */
+  *decisions(): Iterable<{ task: string; modelId: string; decision: OnlineThresholdDecision }> {
+    for (const [key, e] of this.cache) {
+      const [task, modelId] = key.split('\u0000') as [string, string];
+      yield { task, modelId, decision: e.decision };
+    }
+  }
+
   /** The estimate from the sample as it is now, for a report: reads new pairs, leaves the router's cache alone. */
   async estimate(task: TaskConfig, modelId: string, offlineThreshold: number): Promise<OnlineThresholdDecision | undefined> {
     const online = onlineSettingsOf(task);
