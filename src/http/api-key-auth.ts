@@ -54,13 +54,14 @@ export interface ApiKeyAuthenticatorOptions {
 }
 
 export class ApiKeyAuthenticator {
-  private readonly digests: { digest: Buffer; record: ApiKeyRecord }[];
+  /** Each configured key's principal, built once: a request gets the same frozen object. */
+  private readonly digests: { digest: Buffer; principal: Principal }[];
   private readonly cache = new Map<string, { key: StoredApiKey | undefined; at: number }>();
   private readonly touched = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(records: readonly ApiKeyRecord[], private readonly options: ApiKeyAuthenticatorOptions = {}) {
-    this.digests = records.map((record) => ({ digest: Buffer.from(record.sha256, 'hex'), record }));
+    this.digests = records.map((record) => ({ digest: Buffer.from(record.sha256, 'hex'), principal: principalOf(record) }));
     this.now = options.now ?? Date.now;
   }
 
@@ -110,18 +111,23 @@ export class ApiKeyAuthenticator {
   verify(presentedKey: string | undefined): Principal | undefined {
     if (!presentedKey) return undefined;
     const digest = sha256(presentedKey, 'buffer') as Buffer;
-    let found: ApiKeyRecord | undefined;
+    // Every digest is compared (no early exit): the time says nothing about which key matched.
+    let matched: Principal | undefined;
     for (const entry of this.digests) {
-      if (timingSafeEqual(entry.digest, digest) && !found) found = entry.record;
+      if (timingSafeEqual(entry.digest, digest) && !matched) matched = entry.principal;
     }
-    if (!found) return undefined;
-    return {
-      tenant: found.tenant,
-      scopes: new Set(found.scopes),
-      keyId: keyIdOf(found.sha256),
-      ...(found.ratePerSecond ? { ratePerSecond: found.ratePerSecond } : {}),
-    };
+    return matched;
   }
+}
+
+/** Shared by every request of the key: frozen (its scopes are a ReadonlySet to callers). */
+function principalOf(record: ApiKeyRecord): Principal {
+  return Object.freeze({
+    tenant: record.tenant,
+    scopes: new Set(record.scopes),
+    keyId: keyIdOf(record.sha256),
+    ...(record.ratePerSecond ? { ratePerSecond: record.ratePerSecond } : {}),
+  });
 }
 
 /** The key from `Authorization: Bearer …` (OpenAI clients) or `api-key` (Azure OpenAI clients). */

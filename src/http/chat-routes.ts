@@ -99,8 +99,20 @@ async function chatCompletion(c: Context<AppEnv>, deps: ChatRouteDeps, handOff: 
 
   if (!request.stream) {
     const served = await deps.gateway.complete(invocation);
-    setServedHeaders(c, served);
-    return c.json(completionBody(completionId, created, served.result, request.logprobs === true));
+    c.set('arm', served.arm);
+    // Plain headers, x-request-id among them: no Headers object is built for the hot answer, and
+    // @hono/node-server writes a plain object as it is (c.json would go through Headers twice).
+    c.set('requestIdSent', true);
+    return new Response(JSON.stringify(completionBody(completionId, created, served.result, request.logprobs === true)), {
+      status: 200,
+      headers: {
+        'Content-Type': 'application/json',
+        'x-request-id': c.get('responseRequestId'),
+        'x-distillery-arm': served.arm,
+        'x-distillery-model': served.model,
+        'x-distillery-reason': headerSafe(served.reason),
+      },
+    });
   }
 
   const served = await deps.gateway.stream(invocation);
@@ -174,6 +186,10 @@ function setServedHeaders(c: Context<AppEnv>, served: { arm: string; model: stri
   c.set('arm', served.arm);
   c.header('x-distillery-arm', served.arm);
   c.header('x-distillery-model', served.model);
-  // Header values must be ASCII without line breaks.
-  c.header('x-distillery-reason', served.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 512));
+  c.header('x-distillery-reason', headerSafe(served.reason));
+}
+
+/** Header values must be ASCII without line breaks. */
+function headerSafe(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
 }

@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log ?? (() => undefined);
   const failedAuth = new FailedAuthThrottle(deps.clock, deps.failedAuthLimit, log);
   const logFailure = (err: unknown, c: Context<AppEnv>) => {
-    const line = describeForLog(err, `${c.req.method} ${new URL(c.req.url).pathname} [request ${c.get('requestId')}]`);
+    const line = describeForLog(err, `${c.req.method} ${pathOf(c.req.url)} [request ${c.get('requestId')}]`);
     if (line) log(line);
   };
 
@@ -84,8 +84,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // so a repeated or chosen x-request-id can never overwrite another pair.
     const requestId = newId();
     c.set('requestId', requestId);
-    c.header('x-request-id', c.req.header('x-request-id')?.slice(0, 128).replace(/[^\w.-]/g, '') || requestId);
+    const shown = c.req.header('x-request-id')?.slice(0, 128).replace(/[^\w.-]/g, '') || requestId;
+    c.set('responseRequestId', shown);
+    // Set after the route, not before: a header set before makes every response (the chat
+    // answer included) build a Headers object, and node-server then iterates it to write them.
     await next();
+    if (!c.get('requestIdSent')) setResponseHeader(c, 'x-request-id', shown);
   });
 
   if (deps.observe) {
@@ -167,7 +171,7 @@ function observationOf(c: Context<AppEnv>, durationInMs: number): RequestObserva
     method: c.req.method,
     // A request no route answered (404, or refused by a prefix's authentication) keeps its prefix.
     route: route || '*',
-    path: new URL(c.req.url).pathname,
+    path: pathOf(c.req.url),
     status: c.res.status,
     durationInMs,
     requestId: c.get('requestId'),
@@ -175,4 +179,26 @@ function observationOf(c: Context<AppEnv>, durationInMs: number): RequestObserva
     ...(arm ? { arm } : {}),
     ...(principal ? { tenant: principal.tenant, keyId: principal.keyId } : {}),
   };
+}
+
+/** The path of an absolute request URL (already normalised by the server or the Request), unparsed. */
+export function pathOf(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+  if (start < 0) return '/';
+  let end = url.length;
+  const query = url.indexOf('?', start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf('#', start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+/** Sets a header on the finished response; a response with immutable headers is copied first. */
+function setResponseHeader(c: Context<AppEnv>, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value);
+  }
 }

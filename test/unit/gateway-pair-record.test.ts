@@ -51,3 +51,39 @@ describe('pair record of a classifier exchange', () => {
     expect(pairs[0]!.student!.confidence).toBe(0.9);
   });
 });
+
+describe('the student’s label distribution is never built on a served request', () => {
+  it('the gateway does not read labelProbabilities of the student arm (built lazily by the ONNX student)', async () => {
+    let reads = 0;
+    const lazyStudent: ChatModel = {
+      id: 'student',
+      hosting: 'in-process',
+      async generate(): Promise<ChatModelResult> {
+        const result = { model: 'student', text: 'intent_3', finishReason: 'stop', usage: { promptTokens: 5, completionTokens: 1 }, confidence: 0.9 } as ChatModelResult;
+        Object.defineProperty(result, 'labelProbabilities', { enumerable: true, get: () => (reads++, { ...distribution }) });
+        return result;
+      },
+      async *stream(): AsyncIterable<ChatStreamEvent> {
+        yield { type: 'finish', finishReason: 'stop', model: 'student' };
+      },
+    };
+    const pairs: PairRecord[] = [];
+    const config = taskSchema.parse({ name: 't', teacher: 'teacher', student: { source: 'model', model: 's' }, routing: { policy: { type: 'pinned', arm: 'student' } } });
+    const gateway = new ChatGateway({
+      models: { teacher: () => classifier('teacher'), student: async () => lazyStudent },
+      pairs: { enqueue: (p) => (pairs.push(p), true) },
+      clock: { now: () => Date.parse('2026-01-01T00:00:00Z') },
+      random: () => 0,
+    });
+    const served = await gateway.complete({
+      requestId: 'r2',
+      tenant: 'acme',
+      task: { config },
+      request: chatCompletionRequestSchema.parse({ model: 't', messages: [{ role: 'user', content: 'balance?' }] }),
+    });
+    await served.logged;
+    expect(served.arm).toBe('student');
+    expect(pairs).toHaveLength(1);
+    expect(reads).toBe(0);
+  });
+});

@@ -56,6 +56,37 @@ export function classificationInput(messages: readonly ChatMessage[]): string {
   throw invalidRequest('A classification student needs a user message to classify.', 'messages');
 }
 
+/**
+ * `labelProbabilities` built on first read (then kept), from a getter on the prototype: building
+ * the 150-key object on every request cost ~15 µs (issue 19), and the gateway keeps only a
+ * teacher's distribution in the pair (a training soft label). Read it directly: a spread or a
+ * structured clone of the result does not copy it.
+ */
+class LazyLabelProbabilities {
+  #built: Record<string, number> | undefined;
+  readonly #labels: readonly string[];
+  readonly #probabilities: Float32Array;
+  constructor(labels: readonly string[], probabilities: Float32Array) {
+    this.#labels = labels;
+    this.#probabilities = probabilities;
+  }
+  get labelProbabilities(): Record<string, number> {
+    if (this.#built === undefined) {
+      const built: Record<string, number> = {};
+      for (let i = 0; i < this.#labels.length; i++) built[this.#labels[i]!] = this.#probabilities[i]!;
+      this.#built = built;
+    }
+    return this.#built;
+  }
+  set labelProbabilities(value: Record<string, number>) {
+    this.#built = value;
+  }
+}
+
+function withLabelProbabilities(result: ChatModelResult, labels: readonly string[], probabilities: Float32Array): ChatModelResult {
+  return Object.assign(new LazyLabelProbabilities(labels, probabilities), result) as ChatModelResult;
+}
+
 export class OnnxStudentModel implements ChatModel {
   readonly id: string;
   readonly hosting = 'in-process' as const;
@@ -153,25 +184,26 @@ export class OnnxStudentModel implements ChatModel {
   async generate(request: ChatModelRequest, options: CallOptions = {}): Promise<ChatModelResult> {
     const text = classificationInput(request.messages);
     const c = await this.classify(text, options);
-    const labelProbabilities: Record<string, number> = {};
-    this.sidecar.labels.forEach((label, i) => (labelProbabilities[label] = c.probabilities[i]!));
     const answer = formatLabel(c.label, this.sidecar.labelFormat);
     // Options (JSON, forced tool calls, stop, max_tokens, logprobs) cost nothing when not asked for.
-    if (hasClassifierOptions(request)) return this.#shaped(request, c, answer, labelProbabilities);
-    return {
-      model: this.id,
-      text: answer,
-      finishReason: 'stop',
-      // The whole chat counted as a remote model would bill it, not the words the classifier read:
-      // the teacher arm reports the same count for the same prompt.
-      usage: countLocalUsage(request.messages, answer),
-      confidence: c.confidence,
-      labelProbabilities,
-    };
+    if (hasClassifierOptions(request)) return withLabelProbabilities(this.#shaped(request, c, answer), this.sidecar.labels, c.probabilities);
+    return withLabelProbabilities(
+      {
+        model: this.id,
+        text: answer,
+        finishReason: 'stop',
+        // The whole chat counted as a remote model would bill it, not the words the classifier read:
+        // the teacher arm reports the same count for the same prompt.
+        usage: countLocalUsage(request.messages, answer),
+        confidence: c.confidence,
+      },
+      this.sidecar.labels,
+      c.probabilities,
+    );
   }
 
   /** The answer as the request's options ask (see core/chat/classifier-options.ts). */
-  #shaped(request: ChatModelRequest, c: OnnxClassification, formatted: string, labelProbabilities: Record<string, number>): ChatModelResult {
+  #shaped(request: ChatModelRequest, c: OnnxClassification, formatted: string): ChatModelResult {
     const format = this.sidecar.labelFormat;
     const shape = { key: format.type === 'json' ? format.key : 'label', count: localTokenCounter(), toolCallId: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}` };
     const shaped = shapeClassifierAnswer(c.label, request, { ...shape, formatted });
@@ -181,7 +213,6 @@ export class OnnxStudentModel implements ChatModel {
       finishReason: shaped.finishReason,
       usage: countLocalUsage(request.messages, shaped.toolCalls?.[0]?.function.arguments ?? shaped.text),
       confidence: c.confidence,
-      labelProbabilities,
     };
     if (shaped.toolCalls) result.toolCalls = shaped.toolCalls;
     else if (request.logprobs) {

@@ -208,7 +208,7 @@ class Exchange {
       if (result.confidence !== undefined) out.confidence = result.confidence;
       // A teacher's distribution is a soft label for training; the student's is read by nothing and
       // would be most of a student pair's bytes (150 numbers for CLINC150): its confidence stays.
-      if (result.labelProbabilities && arm === 'teacher') out.labelProbabilities = result.labelProbabilities;
+      if (arm === 'teacher' && result.labelProbabilities) out.labelProbabilities = result.labelProbabilities;
     }
     if (err !== undefined) out.error = summarizeError(err);
     const cost = this.deps.price?.(model, { usage: result?.usage, latencyInMs });
