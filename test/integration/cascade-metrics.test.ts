@@ -16,9 +16,9 @@ const clock = { now: () => Date.now() + offset };
 beforeAll(async () => {
   h = await startHarness({
     // A confident local student (its logprobs give the cascade a confidence) that agrees with the teacher.
-    // It reports the version id as its model: pair records keep the upstream's model name, and the
-    // shadow sample matches pairs by version id (a runtime answering with another name gets no rows).
-    student: { model: `${TASK}@1`, answer: () => ({ text: 'same answer', logprobs: [{ token: 'same', logprob: -0.01 }, { token: ' answer', logprob: -0.02 }] }) },
+    // It answers with its own model name, not the version id: pairs still record the version id, which
+    // the shadow sample matches on (recording the runtime's name left the sample at 0 rows).
+    student: { model: 'phi4-mini-local', answer: () => ({ text: 'same answer', logprobs: [{ token: 'same', logprob: -0.01 }, { token: ' answer', logprob: -0.02 }] }) },
     teacher: { answer: () => ({ text: 'same answer' }) },
     tasks: [
       {
@@ -57,7 +57,7 @@ describe('cascade gauges on GET /metrics', () => {
     const before = await scrape();
     expect(before).not.toContain('distillery_cascade_threshold');
 
-    const reg = await call('POST', `/admin/tasks/${TASK}/models`, { baseURL: h.student.baseURL, model: `${TASK}@1`, promote: true });
+    const reg = await call('POST', `/admin/tasks/${TASK}/models`, { baseURL: h.student.baseURL, model: 'phi4-mini-local', promote: true });
     expect(reg.status, await reg.clone().text()).toBe(201);
     const version = ((await reg.json()) as { id: string }).id;
 

@@ -199,7 +199,9 @@ class Exchange {
 
   private record(arm: Arm, role: ArmOutput['role'], model: ChatModel, started: number, result?: ChatModelResult, err?: unknown) {
     const latencyInMs = now() - started;
-    const out: ArmOutput = { model: result?.model ?? model.id, role, latencyInMs };
+    // A student is recorded under its version id (what the canary, the adaptive shadow and the online
+    // τ filter pairs by); a remote student answers with its runtime's own model name, which is not it.
+    const out: ArmOutput = { model: arm === 'student' ? model.id : (result?.model ?? model.id), role, latencyInMs };
     if (result) {
       out.text = result.text;
       out.finishReason = result.finishReason;
