@@ -246,7 +246,10 @@ async function runSoak(options: SoakOptions) {
     for (let i = 0; i < 2; i++) workers.push(q.queue.subscribe(handle, { maxConcurrentCalls: 1 }));
 
     // The scenario: random actions at idle moments until enough triggers of every kind were taken.
-    const enough = () => accepted.length >= options.triggers && KINDS.every((k) => accepted.some((a) => a.kind === k));
+    // Also until the chaos the invariants speak of happened: which random draws land where depends
+    // on timing (a loaded machine moves job steps against scenario steps), so a count is not a seed's.
+    const enough = () =>
+      accepted.length >= options.triggers && KINDS.every((k) => accepted.some((a) => a.kind === k)) && outage.count >= 2 && stats.kills >= 2;
     for (let step = 0; !enough(); step++) {
       if (step > 2_000) throw new Error(`scenario did not take enough triggers: ${JSON.stringify(accepted)}`);
       await settle();
