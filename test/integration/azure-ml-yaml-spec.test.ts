@@ -1,15 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureMLClient } from '../../src/adapters/azure-ml/azure-ml-rest-client.js';
 import { AzureMLTrainer } from '../../src/adapters/azure-ml/azure-ml-trainer.js';
-import { EXIT, main } from '../../src/cli.js';
+import { EXIT } from '../../src/cli.js';
 import type { BackgroundWork } from '../../src/compose/index.js';
 import { listen, type RunningServer } from '../../src/http/listen.js';
 import { KEYS, startHarness, type Harness, followDistillation } from '../fixtures/distillery-harness.js';
 import { startFakeAzureMLServer, type FakeAzureMLServer } from '../fixtures/fake-azure-ml-server.js';
 import type { FakeRequest } from '../fixtures/fake-openai-server.js';
+import { runCli } from '../fixtures/run-cli.js';
 
 // #18: `distillery distill --spec distillation_summarization.yaml` with the azureml-examples file
 // unchanged (YAML, its JSONL files beside it): chain-of-density prompting in stage 1 (the teacher
@@ -89,20 +90,7 @@ const articles = (n: number, offset: number) =>
 const userText = (req: FakeRequest) => String([...req.body.messages].reverse().find((m: { role: string }) => m.role === 'user')?.content ?? '');
 const densest = (text: string) => `Elm ${TOPICS.find((t) => text.includes(t)) ?? 'news'} report: residents and officials respond.`;
 
-async function run(url: string, args: string[]) {
-  const chunks: string[] = [];
-  const sink = (c: string | Uint8Array) => (chunks.push(typeof c === 'string' ? c : Buffer.from(c).toString()), true);
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(sink as typeof process.stdout.write),
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void chunks.push(a.join(' ') + '\n')),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void chunks.push(a.join(' ') + '\n')),
-  ];
-  try {
-    return { code: await main(['node', 'distillery', '--url', url, '--key', KEYS.admin, ...args]), text: chunks.join('') };
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
-}
+const run = (url: string, args: string[]) => runCli(['--url', url, '--key', KEYS.admin, ...args]);
 
 const follow = (h: Harness, id: string, timeoutInMs = 120_000) => followDistillation(h, id, { timeoutInMs });
 

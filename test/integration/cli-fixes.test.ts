@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EXIT, main } from '../../src/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli.js';
 import { hashApiKey } from '../../src/http/api-key-auth.js';
 import { listen, type RunningServer } from '../../src/http/listen.js';
 import { startHarness, type Harness } from '../fixtures/distillery-harness.js';
+import { runCli } from '../fixtures/run-cli.js';
 
 // The CLI defects of #20, each against a real server: `dataset export` of a JSONL file, `eval`
 // with a missing or malformed dataset and with an unknown task, `jobs --task` of an unknown task,
@@ -17,22 +18,7 @@ let server: RunningServer;
 let dir: string;
 const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `e${i}`, messages: [{ role: 'user', content: `hello {${i}}` }], target: 'greeting', label: 'greeting' }));
 
-async function run(args: string[]) {
-  const chunks: string[] = [];
-  const sink = (c: string | Uint8Array) => (chunks.push(typeof c === 'string' ? c : Buffer.from(c).toString()), true);
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(sink as typeof process.stdout.write),
-    vi.spyOn(process.stderr, 'write').mockImplementation(sink as typeof process.stdout.write),
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void chunks.push(a.join(' ') + '\n')),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void chunks.push(a.join(' ') + '\n')),
-  ];
-  try {
-    const code = await main(['node', 'distillery', '--url', server.url, '--key', OPERATOR, ...args]);
-    return { code, text: chunks.join('') };
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
-}
+const run = (args: string[]) => runCli(['--url', server.url, '--key', OPERATOR, ...args]);
 
 beforeAll(async () => {
   h = await startHarness({

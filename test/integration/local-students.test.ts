@@ -4,12 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EXIT, main } from '../../src/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli.js';
 import { hashApiKey } from '../../src/http/api-key-auth.js';
 import { listen, type RunningServer } from '../../src/http/listen.js';
 import { KEYS, startHarness, type Harness } from '../fixtures/distillery-harness.js';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../fixtures/fake-openai-server.js';
+import { runCli } from '../fixtures/run-cli.js';
 
 // #18 part 3: local generative students. An OpenAI-compatible runtime on loopback (the stand-in
 // for Foundry Local, Ollama, llama.cpp server or vLLM) registered with `distillery models register`
@@ -25,22 +26,7 @@ let strict: FakeOpenAIServer;
 let closedURL: string;
 let dir: string;
 
-async function run(args: string[], key = OPERATOR) {
-  const chunks: string[] = [];
-  const sink = (c: string | Uint8Array) => (chunks.push(typeof c === 'string' ? c : Buffer.from(c).toString()), true);
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(sink as typeof process.stdout.write),
-    vi.spyOn(process.stderr, 'write').mockImplementation(sink as typeof process.stdout.write),
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void chunks.push(a.join(' ') + '\n')),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void chunks.push(a.join(' ') + '\n')),
-  ];
-  try {
-    const code = await main(['node', 'distillery', '--url', server.url, '--key', key, ...args]);
-    return { code, text: chunks.join('') };
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
-}
+const run = (args: string[], key = OPERATOR) => runCli(['--url', server.url, '--key', key, ...args]);
 
 const examples = [
   { id: 'e1', promptHash: 'h1', split: 'train', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Refund?' }], target: 'Within 5 days.', createdAt: '2025-01-01T00:00:00.000Z' },
