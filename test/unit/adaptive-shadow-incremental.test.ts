@@ -7,6 +7,7 @@ import { ShadowSampleReader } from '../../src/core/routing/adaptive-shadow-sampl
 import { AdaptiveShadowController } from '../../src/core/routing/adaptive-shadow-controller.js';
 import { createLabelParser } from '../../src/core/tasks/classification-task.js';
 import { taskSchema } from '../../src/core/tasks/task-schema.js';
+import { randomShadowPair } from '../fixtures/cascade-pairs.js';
 
 // The adaptive shadow controller keeps running counts and reads only the pairs written since its
 // last refresh (it used to list every pair since the promotion on each one), while pairs that land
@@ -34,21 +35,7 @@ function countingStore(inner: SqlitePairStore): PairStore & { listed: number; qu
   return store;
 }
 
-function shadowPair(id: string, model: string, agree: boolean, at: number): PairRecord {
-  return {
-    id,
-    task: 'intents',
-    tenant: 't',
-    createdAt: new Date(at).toISOString(),
-    request: { messages: [{ role: 'user', content: `q ${id}` }], params: {} },
-    servedArm: 'student',
-    reason: 'cascade: student first, teacher below confidence 0.5; teacher shadows (random sample)',
-    policy: 'cascade',
-    student: { model, text: 'a', confidence: 0.9, latencyInMs: 1, role: 'served' },
-    teacher: { model: 'teacher', text: agree ? 'a' : 'b', latencyInMs: 300, role: 'shadow' },
-    source: { kind: 'traffic' },
-  };
-}
+const shadowPair = (id: string, model: string, agree: boolean, at: number) => randomShadowPair({ id, model, agree, confidence: 0.9, at });
 
 const batch = (prefix: string, n: number, model: string, start: number, agree: (i: number) => boolean = () => true) =>
   Array.from({ length: n }, (_, i) => shadowPair(`${prefix}-${String(i).padStart(5, '0')}`, model, agree(i), start + i * 1000));

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SqliteModelRegistry } from '../../src/adapters/sqlite/sqlite-model-registry.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
-import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { adaptiveShadowRate, adaptiveShadowSchema, DEFAULT_ADAPTIVE_SHADOW } from '../../src/core/routing/adaptive-shadow.js';
 import { AdaptiveShadowController } from '../../src/core/routing/adaptive-shadow-controller.js';
 import { decideRoute } from '../../src/core/routing/decide-route.js';
 import { routingSchema } from '../../src/core/routing/policy-schema.js';
 import { createLabelParser } from '../../src/core/tasks/classification-task.js';
 import { taskSchema } from '../../src/core/tasks/task-schema.js';
+import { randomShadowPair } from '../fixtures/cascade-pairs.js';
 
 // Adaptive shadowing: the pure decision, and the controller reading a promoted version's random
 // shadow pairs from a real (SQLite) pair store, as the canary does.
@@ -44,21 +44,8 @@ describe('adaptiveShadowRate', () => {
   });
 });
 
-function shadowPair(i: number, model: string, agree: boolean, at: number): PairRecord {
-  return {
-    id: `p-${String(i).padStart(6, '0')}`,
-    task: 'intents',
-    tenant: 't',
-    createdAt: new Date(at + i * 1000).toISOString(),
-    request: { messages: [{ role: 'user', content: `q ${i}` }], params: {} },
-    servedArm: 'student',
-    reason: 'cascade: student first, teacher below confidence 0.5; teacher shadows (random sample)',
-    policy: 'cascade',
-    student: { model, text: 'a', latencyInMs: 1, role: 'served' },
-    teacher: { model: 'teacher', text: agree ? 'a' : 'b', latencyInMs: 300, role: 'shadow' },
-    source: { kind: 'traffic' },
-  };
-}
+const shadowPair = (i: number, model: string, agree: boolean, at: number) =>
+  randomShadowPair({ id: `p-${String(i).padStart(6, '0')}`, model, agree, at: at + i * 1000 });
 
 describe('AdaptiveShadowController', () => {
   it("reads the promoted version's random-shadow agreement since its promotion", async () => {

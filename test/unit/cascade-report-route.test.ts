@@ -6,13 +6,13 @@ import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js'
 import { DEFAULT_PRICING } from '../../src/core/eval/pricing.js';
 import { riskCoverageAt } from '../../src/core/eval/risk-coverage.js';
 import { createRandom } from '../../src/core/eval/random.js';
-import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { createCascadeMonitor } from '../../src/core/routing/online-cascade-threshold.js';
 import { createLabelParser } from '../../src/core/tasks/classification-task.js';
 import { taskSchema } from '../../src/core/tasks/task-schema.js';
 import type { AppEnv } from '../../src/http/create-app.js';
 import { toOpenAIError } from '../../src/http/error-mapping.js';
 import { createReportApiRoutes } from '../../src/http/report-routes.js';
+import { randomShadowPair } from '../fixtures/cascade-pairs.js';
 
 // GET /admin/reports/cascade: per student version its τ and the risk–coverage curve its job
 // measured (with the chosen point), and for the serving version the online τ with the shadow rows
@@ -22,21 +22,8 @@ const promotedAt = Date.UTC(2026, 0, 2);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (res: Response): Promise<any> => res.json();
 
-function shadowPair(i: number, model: string, confidence: number, agree: boolean): PairRecord {
-  return {
-    id: `p-${String(i).padStart(6, '0')}`,
-    task: 'intents',
-    tenant: i % 2 ? 'acme' : 'globex',
-    createdAt: new Date(promotedAt + 1000 + i * 1000).toISOString(),
-    request: { messages: [{ role: 'user', content: `q ${i}` }], params: {} },
-    servedArm: 'student',
-    reason: 'cascade: student first, teacher below confidence 0.9; teacher shadows (random sample)',
-    policy: 'cascade',
-    student: { model, text: 'a', confidence, latencyInMs: 1, role: 'served' },
-    teacher: { model: 'teacher', text: agree ? 'a' : 'b', latencyInMs: 300, role: 'shadow' },
-    source: { kind: 'traffic' },
-  };
-}
+const shadowPair = (i: number, model: string, confidence: number, agree: boolean) =>
+  randomShadowPair({ id: `p-${String(i).padStart(6, '0')}`, model, agree, confidence, tenant: i % 2 ? 'acme' : 'globex', at: promotedAt + 1000 + i * 1000 });
 
 async function setUp() {
   const registry = new SqliteModelRegistry({ path: ':memory:', now: () => new Date(promotedAt) });

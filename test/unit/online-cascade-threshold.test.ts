@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { SqliteModelRegistry } from '../../src/adapters/sqlite/sqlite-model-registry.js';
 import { SqlitePairStore } from '../../src/adapters/sqlite/sqlite-pair-store.js';
 import { createRandom as mulberry32 } from '../../src/core/eval/random.js';
-import type { PairRecord } from '../../src/core/pairs/pair-record.js';
 import { CONFIDENCE_BINS, confidenceBin } from '../../src/core/routing/adaptive-shadow-sample.js';
 import { decideRoute } from '../../src/core/routing/decide-route.js';
 import { createCascadeMonitor, estimateOnlineThreshold, onlinePointAt } from '../../src/core/routing/online-cascade-threshold.js';
 import { createLabelParser } from '../../src/core/tasks/classification-task.js';
 import { taskSchema } from '../../src/core/tasks/task-schema.js';
+import { randomShadowPair } from '../fixtures/cascade-pairs.js';
 
 // The online τ of a target cascade: re-estimated from the random shadow sample of the serving
 // version, loosened only where the one-sided bound on the rows it would serve still meets the
@@ -105,21 +105,8 @@ describe('estimateOnlineThreshold', () => {
   });
 });
 
-function shadowPair(i: number, model: string, confidence: number, agree: boolean, at: number): PairRecord {
-  return {
-    id: `p-${String(i).padStart(6, '0')}`,
-    task: 'intents',
-    tenant: 't',
-    createdAt: new Date(at + i * 1000).toISOString(),
-    request: { messages: [{ role: 'user', content: `q ${i}` }], params: {} },
-    servedArm: 'student',
-    reason: 'cascade: student first, teacher below confidence 0.9; teacher shadows (random sample)',
-    policy: 'cascade',
-    student: { model, text: 'a', confidence, latencyInMs: 1, role: 'served' },
-    teacher: { model: 'teacher', text: agree ? 'a' : 'b', latencyInMs: 300, role: 'shadow' },
-    source: { kind: 'traffic' },
-  };
-}
+const shadowPair = (i: number, model: string, confidence: number, agree: boolean, at: number) =>
+  randomShadowPair({ id: `p-${String(i).padStart(6, '0')}`, model, agree, confidence, at: at + i * 1000 });
 
 describe('OnlineCascadeThresholds', () => {
   it('routes by the online τ of the serving version and names it in the reason', async () => {
