@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureMLClient } from '../../src/adapters/azure-ml/azure-ml-rest-client.js';
 import { AzureMLTrainer } from '../../src/adapters/azure-ml/azure-ml-trainer.js';
 import type { BackgroundWork } from '../../src/compose/index.js';
 import { KEYS, startHarness, type Harness, followDistillation, submitDistillation } from '../fixtures/distillery-harness.js';
-import { startFakeAzureMLServer, type FakeAzureMLServer } from '../fixtures/fake-azure-ml-server.js';
+import { startFakeAzureMLServer, type FakeAzureMLServer, fakeAzureMLClient } from '../fixtures/fake-azure-ml-server.js';
 import type { FakeRequest } from '../fixtures/fake-openai-server.js';
 
 // The case study end to end: a support-conversation dataset, an azureml-examples distillation job
@@ -76,13 +75,7 @@ describe('Azure ML distillation (the case study: a support assistant into a serv
 
   beforeAll(async () => {
     aml = await startFakeAzureMLServer();
-    const token = aml.token;
-    const client = new AzureMLClient({
-      workspaceId: aml.workspaceId,
-      armEndpoint: aml.armEndpoint,
-      credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) },
-      lroPollIntervalInMs: 5,
-    });
+    const client = fakeAzureMLClient(aml);
     const trainer = new AzureMLTrainer({ client, modelRef: 'aml-serverless', pollIntervalInMs: 5 });
     const teacher = (servers: { teacher: { baseURL: string } }) => ({ provider: 'openai', baseURL: servers.teacher.baseURL, auth: 'none', maxRetries: 0, timeoutInMs: 5_000 });
     h = await startHarness({

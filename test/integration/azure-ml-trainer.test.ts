@@ -6,7 +6,7 @@ import type { DatasetExample } from '../../src/core/distill/dataset-builder.js';
 import { JobFailure } from '../../src/core/distill/job-failure.js';
 import type { TrainRequest } from '../../src/core/ports.js';
 import { taskSchema } from '../../src/core/tasks/task-schema.js';
-import { startFakeAzureMLServer, type FakeAzureMLOptions, type FakeAzureMLServer } from '../fixtures/fake-azure-ml-server.js';
+import { startFakeAzureMLServer, type FakeAzureMLOptions, type FakeAzureMLServer, fakeAzureMLClient } from '../fixtures/fake-azure-ml-server.js';
 
 // Stage 2 on Azure ML against a fake ARM + workspace on loopback: data assets through the pending
 // upload, the FineTuning job through its states, quota and throttling, resumption by Distillery
@@ -165,6 +165,6 @@ describe('AzureMLTrainer', () => {
 async function setupClient() {
   const token = aml!.token;
   return {
-    client: new AzureMLClient({ workspaceId: aml!.workspaceId, armEndpoint: aml!.armEndpoint, credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) }, lroPollIntervalInMs: 5 }),
+    client: fakeAzureMLClient(aml!),
   };
 }

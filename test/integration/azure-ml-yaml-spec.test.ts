@@ -2,13 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureMLClient } from '../../src/adapters/azure-ml/azure-ml-rest-client.js';
 import { AzureMLTrainer } from '../../src/adapters/azure-ml/azure-ml-trainer.js';
 import { EXIT } from '../../src/cli.js';
 import type { BackgroundWork } from '../../src/compose/index.js';
 import { listen, type RunningServer } from '../../src/http/listen.js';
 import { KEYS, startHarness, type Harness, followDistillation } from '../fixtures/distillery-harness.js';
-import { startFakeAzureMLServer, type FakeAzureMLServer } from '../fixtures/fake-azure-ml-server.js';
+import { startFakeAzureMLServer, type FakeAzureMLServer, fakeAzureMLClient } from '../fixtures/fake-azure-ml-server.js';
 import type { FakeRequest } from '../fixtures/fake-openai-server.js';
 import { runCli } from '../fixtures/run-cli.js';
 
@@ -103,13 +102,7 @@ describe('an azureml-examples YAML through distill --spec (chain-of-density)', (
 
   beforeAll(async () => {
     aml = await startFakeAzureMLServer();
-    const token = aml.token;
-    const client = new AzureMLClient({
-      workspaceId: aml.workspaceId,
-      armEndpoint: aml.armEndpoint,
-      credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) },
-      lroPollIntervalInMs: 5,
-    });
+    const client = fakeAzureMLClient(aml);
     const trainer = new AzureMLTrainer({ client, modelRef: 'aml-serverless', pollIntervalInMs: 5 });
     // The teacher follows the chain-of-density instruction: a JSON list, the last summary the densest.
     const answer = (req: FakeRequest) => {
